@@ -1,0 +1,57 @@
+namespace MultimodalHub.Inference.Cli;
+
+/// <summary>
+/// `--name value` options (repeatable), `--flag` switches and positional words. Unknown options are reported by
+/// <see cref="EnsureOnly"/> so typos fail loudly.
+/// </summary>
+public sealed class CliArgs
+{
+    private readonly Dictionary<string, List<string>> _options = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
+
+    public IReadOnlyList<string> Positional { get; }
+
+    public CliArgs(IEnumerable<string> args, IReadOnlySet<string>? flags = null)
+    {
+        var positional = new List<string>();
+        using var e = args.GetEnumerator();
+        while (e.MoveNext())
+        {
+            var a = e.Current;
+            if (!a.StartsWith("--", StringComparison.Ordinal)) { positional.Add(a); continue; }
+            var name = a[2..];
+            string? inline = null;
+            var eq = name.IndexOf('=');
+            if (eq >= 0) { inline = name[(eq + 1)..]; name = name[..eq]; }
+            if (inline is null && flags?.Contains(name) == true) { _flags.Add(name); continue; }
+            var value = inline ?? (e.MoveNext() ? e.Current : throw new CliUsageException($"--{name} needs a value."));
+            if (!_options.TryGetValue(name, out var list)) _options[name] = list = [];
+            list.Add(value);
+        }
+        Positional = positional;
+    }
+
+    public string? Get(string name) => _options.TryGetValue(name, out var v) ? v[^1] : null;
+
+    public IReadOnlyList<string> GetAll(string name) => _options.TryGetValue(name, out var v) ? v : [];
+
+    public bool Has(string name) => _flags.Contains(name) || _options.ContainsKey(name);
+
+    public string Required(string name) => Get(name) ?? throw new CliUsageException($"--{name} is required.");
+
+    public int GetInt(string name, int fallback) => Get(name) is { } s
+        ? int.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new CliUsageException($"--{name} must be an integer, not '{s}'.")
+        : fallback;
+
+    public double GetDouble(string name, double fallback) => Get(name) is { } s
+        ? double.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new CliUsageException($"--{name} must be a number, not '{s}'.")
+        : fallback;
+
+    public void EnsureOnly(params string[] allowed)
+    {
+        var unknown = _options.Keys.Concat(_flags).Where(k => !allowed.Contains(k)).ToList();
+        if (unknown.Count > 0) throw new CliUsageException($"Unknown option(s): {string.Join(", ", unknown.Select(u => "--" + u))}.");
+    }
+}
+
+public sealed class CliUsageException(string message) : Exception(message);

@@ -1,0 +1,27 @@
+namespace MultimodalHub.Contracts;
+
+/// <summary>What kind of engine a model folder is for, recognised from its files.</summary>
+public enum ModelKind { Clip, Diffusion, Chat, Vlm, Unknown }
+
+/// <summary>Whether a model's files are usable: ready (valid, loadable) or error (see <see cref="ModelInfo.Error"/>).</summary>
+public enum ModelStatus { Ready, Error }
+
+/// <summary>One entry of GET /v1/models: the OpenAI fields (id, object, created, owned_by) plus the hub's own.</summary>
+public sealed record ModelInfo(
+    string Id,
+    string Object,
+    long Created,
+    string OwnedBy,
+    ModelKind Kind,
+    ModelStatus Status,
+    bool Loaded,
+    string Path,
+    IReadOnlyList<string> Files,
+    string? Error);
+
+public sealed record ModelList(string Object, IReadOnlyList<ModelInfo> Data);
+
+/// <summary>GET /readyz body.</summary>
+public sealed record ReadinessReport(string Status, IReadOnlyList<string> ModelRoots, IReadOnlyList<ReadinessCheck> Checks);
+
+public sealed record ReadinessCheck(string Name, bool Ok, string? Reason);

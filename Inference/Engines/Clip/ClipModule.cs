@@ -1,0 +1,15 @@
+namespace MultimodalHub.Inference.Engines.Clip;
+
+/// <summary>Registers the Clip engine's services, CLI commands and HTTP endpoints.</summary>
+public static class ClipModule
+{
+    public static IServiceCollection AddClipEngine(this IServiceCollection services)
+    {
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapClipEndpoints(this IEndpointRouteBuilder app)
+    {
+        return app;
+    }
+}

@@ -1,0 +1,56 @@
+using MultimodalHub.Contracts;
+using MultimodalHub.Inference.Engines.Chat;
+using MultimodalHub.Inference.Engines.Clip;
+using MultimodalHub.Inference.Engines.Diffusion;
+using MultimodalHub.Inference.Engines.Vlm;
+using MultimodalHub.Inference.Runtime;
+using Prometheus;
+
+namespace MultimodalHub.Inference.Hosting;
+
+/// <summary>Builds the inference service: shared runtime, the four engines, endpoints.</summary>
+public static class InferenceHost
+{
+    /// <summary>The services both `serve` and the CLI commands use.</summary>
+    public static IServiceCollection AddInferenceCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<InferenceOptions>().Bind(configuration.GetSection(InferenceOptions.Section));
+        services.AddSingleton<ModelRegistry>();
+        services.AddSingleton<OrtSessionFactory>();
+        services.AddSingleton<LoadedModels>();
+        services.AddSingleton<HubMetrics>();
+        services.AddOptions<QueueOptions>().Bind(configuration.GetSection(QueueOptions.Section));
+        services.AddSingleton<ModelQueues>();
+        services.AddOptions<MultimodalHub.Inference.Imaging.ImageLimits>().Bind(configuration.GetSection("Limits:Images"));
+        services.AddClipEngine();
+        services.AddVlmEngine();
+        services.AddDiffusionEngine();
+        services.AddChatEngine();
+        return services;
+    }
+
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Services.AddInferenceCore(builder.Configuration);
+        builder.Services.AddHostedService<IdleUnloader>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.ConfigureHttpJsonOptions(o => HubJson.Apply(o.SerializerOptions));
+        builder.Services.AddOpenApi();
+        builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseHttpMetrics();
+        app.MapOpenApi();
+        app.MapMetrics("/metrics");
+        app.MapCoreEndpoints();
+        app.MapClipEndpoints();
+        app.MapVlmEndpoints();
+        app.MapDiffusionEndpoints();
+        app.MapChatEndpoints();
+        return app;
+    }
+}

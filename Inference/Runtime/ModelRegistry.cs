@@ -1,0 +1,201 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using MultimodalHub.Contracts;
+
+namespace MultimodalHub.Inference.Runtime;
+
+/// <summary>A model folder found under a models root, with its recognised kind and whether its files are usable.</summary>
+public sealed record ModelDescriptor(string Id, ModelKind Kind, string Directory, IReadOnlyList<string> Files, string? Error)
+{
+    public bool IsValid => Error is null && Kind != ModelKind.Unknown;
+
+    public string PathOf(string relative) => System.IO.Path.Combine(Directory, relative);
+}
+
+/// <summary>The file layouts the hub recognises, each one of a real public export family.</summary>
+public static class ModelLayouts
+{
+    /// <summary>diffusers OnnxStableDiffusionPipeline export.</summary>
+    public static readonly string[] Diffusion =
+        ["model_index.json", "scheduler/scheduler_config.json", "text_encoder/model.onnx", "unet/model.onnx", "vae_decoder/model.onnx"];
+
+    /// <summary>onnx-community vision-language export (vision encoder + embed_tokens + merged decoder).</summary>
+    public static readonly string[] Vlm =
+        ["config.json", "tokenizer.json", "onnx/vision_encoder.onnx", "onnx/embed_tokens.onnx", "onnx/decoder_model_merged.onnx"];
+
+    /// <summary>Xenova/transformers.js CLIP export.</summary>
+    public static readonly string[] Clip =
+        ["config.json", "preprocessor_config.json", "tokenizer.json", "onnx/text_model.onnx", "onnx/vision_model.onnx"];
+
+    /// <summary>onnx-community decoder-only LLM with KV cache (Qwen2.5, SmolLM2, Llama 3 exports).</summary>
+    public static readonly string[] Chat = ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"];
+
+    /// <summary>Recognise a folder's kind from the files it has (its marker files), before checking that all of them are present.</summary>
+    public static ModelKind Recognise(string dir)
+    {
+        bool Has(string f) => File.Exists(Path.Combine(dir, f));
+        if (Has("model_index.json")) return ModelKind.Diffusion;
+        if (Has("onnx/vision_encoder.onnx") || Has("onnx/embed_tokens.onnx")) return ModelKind.Vlm;
+        if (Has("onnx/text_model.onnx") || Has("onnx/vision_model.onnx")) return ModelKind.Clip;
+        if (Has("onnx/model.onnx") && Has("config.json") && !IsClipConfig(dir)) return ModelKind.Chat;
+        if (Has("onnx/model.onnx") && IsClipConfig(dir)) return ModelKind.Clip;
+        return ModelKind.Unknown;
+    }
+
+    public static IReadOnlyList<string> Required(ModelKind kind) => kind switch
+    {
+        ModelKind.Diffusion => Diffusion,
+        ModelKind.Vlm => Vlm,
+        ModelKind.Clip => Clip,
+        ModelKind.Chat => Chat,
+        _ => [],
+    };
+
+    private static bool IsClipConfig(string dir)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json")));
+            return doc.RootElement.TryGetProperty("model_type", out var t) && t.GetString() == "clip";
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>
+/// Scans the configured model roots and keeps the list of models. Rescans on demand (<see cref="Refresh"/>);
+/// reading is lock-free on an immutable snapshot.
+/// </summary>
+public sealed class ModelRegistry
+{
+    private readonly IReadOnlyList<string> _roots;
+    private readonly ILogger<ModelRegistry> _log;
+    private volatile Snapshot _snapshot;
+
+    public ModelRegistry(IOptions<InferenceOptions> options, IHostEnvironment env, ILogger<ModelRegistry> log)
+    {
+        _log = log;
+        _roots = options.Value.EffectiveModelRoots
+            .Select(r => Path.GetFullPath(Path.IsPathRooted(r) ? r : Path.Combine(env.ContentRootPath, r)))
+            .ToArray();
+        _snapshot = Scan();
+    }
+
+    public IReadOnlyList<string> Roots => _roots;
+
+    public IReadOnlyList<ModelDescriptor> Models => _snapshot.Models;
+
+    /// <summary>Problems with the roots themselves (missing, unreadable).</summary>
+    public IReadOnlyList<string> RootErrors => _snapshot.RootErrors;
+
+    public void Refresh() => _snapshot = Scan();
+
+    public ModelDescriptor? Find(string id) =>
+        _snapshot.Models.FirstOrDefault(m => string.Equals(m.Id, id, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// The model to run for a request: the named one (which must exist, be valid and be of the kind), or, when
+    /// none is named, the first valid one of the kind. Throws <see cref="ModelNotFoundException"/> otherwise.
+    /// </summary>
+    public ModelDescriptor Resolve(string? id, ModelKind kind, string field = "model")
+    {
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            return _snapshot.Models.FirstOrDefault(m => m.Kind == kind && m.IsValid)
+                ?? throw new ModelNotFoundException(field, $"No usable {kind.ToString().ToLowerInvariant()} model is installed.");
+        }
+        var model = Find(id) ?? throw new ModelNotFoundException(field, $"Unknown model '{id}'. GET /v1/models lists the installed ones.");
+        if (model.Kind != kind)
+            throw new InvalidRequestException(field, $"Model '{model.Id}' is a {model.Kind.ToString().ToLowerInvariant()} model, not a {kind.ToString().ToLowerInvariant()} model.");
+        if (model.Error is not null)
+            throw new InvalidRequestException(field, $"Model '{model.Id}' cannot be used: {model.Error}");
+        return model;
+    }
+
+    private Snapshot Scan()
+    {
+        var models = new List<ModelDescriptor>();
+        var rootErrors = new List<string>();
+        foreach (var root in _roots)
+        {
+            string[] dirs;
+            try
+            {
+                if (!Directory.Exists(root)) { rootErrors.Add($"Models directory '{root}' does not exist."); continue; }
+                dirs = Directory.GetDirectories(root);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                rootErrors.Add($"Models directory '{root}' cannot be read: {e.Message}");
+                continue;
+            }
+            foreach (var dir in dirs.Order(StringComparer.Ordinal))
+            {
+                if (Path.GetFileName(dir).StartsWith('.')) continue;
+                var model = Describe(dir);
+                if (models.Any(m => string.Equals(m.Id, model.Id, StringComparison.OrdinalIgnoreCase)))
+                {
+                    _log.LogWarning("Model {ModelId} in {Directory} is shadowed by an earlier root", model.Id, dir);
+                    continue;
+                }
+                models.Add(model);
+            }
+        }
+        foreach (var m in models)
+        {
+            if (m.Error is null) _log.LogInformation("Model {ModelId} ({Kind}) at {Directory}", m.Id, m.Kind, m.Directory);
+            else _log.LogWarning("Model {ModelId} ({Kind}) at {Directory} is unusable: {Reason}", m.Id, m.Kind, m.Directory, m.Error);
+        }
+        return new Snapshot(models, rootErrors);
+    }
+
+    /// <summary>Recognise and validate one folder; never throws.</summary>
+    public static ModelDescriptor Describe(string dir)
+    {
+        var id = Path.GetFileName(Path.TrimEndingDirectorySeparator(dir));
+        try
+        {
+            var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(dir, f).Replace('\\', '/'))
+                .Where(f => !f.StartsWith("goldens/", StringComparison.Ordinal))
+                .Order(StringComparer.Ordinal)
+                .ToArray();
+            var kind = ModelLayouts.Recognise(dir);
+            if (kind == ModelKind.Unknown)
+                return new(id, kind, dir, files, "No recognised model layout (expected a CLIP, Stable Diffusion, chat LLM or vision-language ONNX export).");
+            var problems = new List<string>();
+            foreach (var required in ModelLayouts.Required(kind))
+            {
+                var path = Path.Combine(dir, required);
+                if (!File.Exists(path)) problems.Add($"missing {required}");
+                else if (new FileInfo(path).Length == 0) problems.Add($"{required} is empty");
+                else if (required.EndsWith(".json", StringComparison.Ordinal) && !IsJson(path)) problems.Add($"{required} is not valid JSON");
+                else if (required.EndsWith(".onnx", StringComparison.Ordinal) && !LooksLikeOnnx(path)) problems.Add($"{required} is not an ONNX model");
+            }
+            return new(id, kind, dir, files, problems.Count == 0 ? null : string.Join("; ", problems));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new(id, ModelKind.Unknown, dir, [], $"Cannot read the model folder: {e.Message}");
+        }
+    }
+
+    private static bool IsJson(string path)
+    {
+        try { using var _ = JsonDocument.Parse(File.ReadAllBytes(path)); return true; }
+        catch (JsonException) { return false; }
+    }
+
+    /// <summary>Cheap check of the protobuf header: an ONNX ModelProto starts with field 1 (ir_version, varint): byte 0x08.</summary>
+    private static bool LooksLikeOnnx(string path)
+    {
+        using var f = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[2];
+        return f.Read(head) == 2 && head[0] == 0x08 && head[1] is > 0 and < 64;
+    }
+
+    private sealed record Snapshot(IReadOnlyList<ModelDescriptor> Models, IReadOnlyList<string> RootErrors);
+}

@@ -1,0 +1,1 @@
+namespace MultimodalHub.E2E;
