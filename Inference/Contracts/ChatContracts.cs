@@ -1,0 +1,176 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace MultimodalHub.Contracts;
+
+// OpenAI-compatible chat/completions API (https://platform.openai.com/docs/api-reference/chat), plus the hub's
+// own extensions (top_k, min_p, repetition_penalty, preset, timings). JSON is snake_case (HubJson).
+
+/// <summary>Prompting presets: few-shot examples, step-by-step reasoning, or self-consistency (sample k, majority vote).</summary>
+public enum ChatPreset { None, FewShot, StepByStep, SelfConsistency }
+
+/// <summary>POST /v1/chat/completions body.</summary>
+public sealed record ChatCompletionRequest
+{
+    public IReadOnlyList<ChatCompletionMessage>? Messages { get; init; }
+    public string? Model { get; init; }
+    public double? Temperature { get; init; }
+    public double? TopP { get; init; }
+    public int? TopK { get; init; }
+    public double? MinP { get; init; }
+    public int? MaxTokens { get; init; }
+    /// <summary>OpenAI's newer name for max_tokens; either may be given.</summary>
+    public int? MaxCompletionTokens { get; init; }
+    /// <summary>A string or an array of strings.</summary>
+    [JsonConverter(typeof(StopSequencesConverter))]
+    public IReadOnlyList<string>? Stop { get; init; }
+    public long? Seed { get; init; }
+    public int? N { get; init; }
+    public bool? Stream { get; init; }
+    public StreamOptions? StreamOptions { get; init; }
+    public double? PresencePenalty { get; init; }
+    public double? FrequencyPenalty { get; init; }
+    public double? RepetitionPenalty { get; init; }
+    /// <summary>Hub extension: a prompting preset.</summary>
+    public ChatPreset? Preset { get; init; }
+    /// <summary>Hub extension: samples drawn for the self-consistency preset (default 5).</summary>
+    public int? SelfConsistencySamples { get; init; }
+    /// <summary>Ignored OpenAI field kept so that clients sending it are accepted.</summary>
+    public string? User { get; init; }
+}
+
+public sealed record StreamOptions(bool? IncludeUsage);
+
+/// <summary>A message; content is a string or a list of parts (text / image_url).</summary>
+public sealed record ChatCompletionMessage(string? Role, [property: JsonConverter(typeof(ChatContentConverter))] ChatContent? Content, string? Name = null);
+
+/// <summary>Message content: plain text, or OpenAI content parts.</summary>
+public sealed record ChatContent(string? Text, IReadOnlyList<ChatContentPart>? Parts)
+{
+    public static ChatContent Of(string text) => new(text, null);
+
+    public bool HasImage => Parts?.Any(p => p.Type == "image_url") == true;
+
+    /// <summary>The text of the content (parts' texts joined with newlines).</summary>
+    public string AllText => Text ?? string.Join("\n", Parts?.Where(p => p.Type == "text").Select(p => p.Text ?? "") ?? []);
+}
+
+/// <summary>{"type":"text","text":...} or {"type":"image_url","image_url":{"url":"data:image/png;base64,..."}}.</summary>
+public sealed record ChatContentPart(string Type, string? Text = null, ImageUrlPart? ImageUrl = null);
+
+public sealed record ImageUrlPart(string Url, string? Detail = null);
+
+/// <summary>Non-streaming response (object "chat.completion").</summary>
+public sealed record ChatCompletionResponse(
+    string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoice> Choices, CompletionUsage Usage,
+    GenerationTimings Timings, string? SystemFingerprint = null, ContextNote? Context = null);
+
+/// <summary>One answer. Votes is set for the self-consistency preset (answer → count of the k samples).</summary>
+public sealed record ChatChoice(int Index, AssistantMessage Message, string FinishReason, IReadOnlyDictionary<string, int>? Votes = null);
+
+public sealed record AssistantMessage(string Role, string Content);
+
+public sealed record CompletionUsage(int PromptTokens, int CompletionTokens, int TotalTokens);
+
+/// <summary>Per-answer timings as Ollama reports them.</summary>
+public sealed record GenerationTimings(
+    int PromptTokens, int GeneratedTokens, double PrefillMs, double DecodeMs, double DecodeTokensPerSecond,
+    double TimeToFirstTokenMs, double TotalMs, int CachedTokens = 0);
+
+/// <summary>Set when the conversation did not fit the context window and the oldest turns were dropped.</summary>
+public sealed record ContextNote(bool Trimmed, int DroppedMessages, int ContextWindow, string Message);
+
+/// <summary>One SSE event of a streamed chat completion (object "chat.completion.chunk").</summary>
+public sealed record ChatCompletionChunk(
+    string Id, string Object, long Created, string Model, IReadOnlyList<ChunkChoice> Choices,
+    CompletionUsage? Usage = null, GenerationTimings? Timings = null, string? SystemFingerprint = null, ContextNote? Context = null);
+
+public sealed record ChunkChoice(
+    int Index, ChunkDelta Delta,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? FinishReason);
+
+public sealed record ChunkDelta(string? Role = null, string? Content = null);
+
+/// <summary>POST /v1/completions body (raw prompt, no chat template).</summary>
+public sealed record CompletionRequest
+{
+    public string? Prompt { get; init; }
+    public string? Model { get; init; }
+    public double? Temperature { get; init; }
+    public double? TopP { get; init; }
+    public int? TopK { get; init; }
+    public double? MinP { get; init; }
+    public int? MaxTokens { get; init; }
+    [JsonConverter(typeof(StopSequencesConverter))]
+    public IReadOnlyList<string>? Stop { get; init; }
+    public long? Seed { get; init; }
+    public int? N { get; init; }
+    public bool? Stream { get; init; }
+    public StreamOptions? StreamOptions { get; init; }
+    public double? PresencePenalty { get; init; }
+    public double? FrequencyPenalty { get; init; }
+    public double? RepetitionPenalty { get; init; }
+    public bool? Echo { get; init; }
+}
+
+/// <summary>Non-streaming (object "text_completion") and streaming responses of /v1/completions.</summary>
+public sealed record TextCompletionResponse(
+    string Id, string Object, long Created, string Model, IReadOnlyList<TextChoice> Choices,
+    CompletionUsage? Usage, GenerationTimings? Timings = null);
+
+public sealed record TextChoice(
+    int Index, string Text,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? FinishReason,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] object? Logprobs = null);
+
+/// <summary>`stop`: a string or an array of strings (OpenAI accepts both).</summary>
+public sealed class StopSequencesConverter : JsonConverter<IReadOnlyList<string>>
+{
+    public override IReadOnlyList<string>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null: return null;
+            case JsonTokenType.String: return [reader.GetString()!];
+            case JsonTokenType.StartArray:
+                var list = new List<string>();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.String) throw new JsonException("stop must be a string or an array of strings.");
+                    list.Add(reader.GetString()!);
+                }
+                return list;
+            default: throw new JsonException("stop must be a string or an array of strings.");
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, IReadOnlyList<string> value, JsonSerializerOptions options)
+    {
+        writer.WriteStartArray();
+        foreach (var s in value) writer.WriteStringValue(s);
+        writer.WriteEndArray();
+    }
+}
+
+/// <summary>Message content: a JSON string or an array of content parts.</summary>
+public sealed class ChatContentConverter : JsonConverter<ChatContent>
+{
+    public override ChatContent? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null: return null;
+            case JsonTokenType.String: return new ChatContent(reader.GetString(), null);
+            case JsonTokenType.StartArray:
+                var parts = JsonSerializer.Deserialize<List<ChatContentPart>>(ref reader, options) ?? [];
+                return new ChatContent(null, parts);
+            default: throw new JsonException("content must be a string or an array of content parts.");
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, ChatContent value, JsonSerializerOptions options)
+    {
+        if (value.Parts is null) writer.WriteStringValue(value.Text ?? "");
+        else JsonSerializer.Serialize(writer, value.Parts, options);
+    }
+}
