@@ -1,6 +1,7 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.MapGet("/", () => "MultimodalHub");
+using MultimodalHub.Web.Hosting;
+
+var app = WebHost.Build(args);
+await app.PrepareAsync();
 app.Run();
 
 public partial class Program;

@@ -1,0 +1,6 @@
+namespace MultimodalHub.Web.Components;
+
+public static class ThemeCookie
+{
+    public const string Name = "hub-theme";
+}

@@ -1,0 +1,34 @@
+// MultimodalHub browser helpers (loaded as a file: the CSP allows no inline script).
+window.hub = {
+  markInteractive() { document.body.dataset.interactive = '1'; },
+  // Remembers the theme for the next page load (read by the server, so the first paint is right).
+  setTheme(mode) {
+    document.cookie = `hub-theme=${mode}; path=/; max-age=31536000; samesite=lax`;
+  },
+  // Forwards images pasted anywhere on the page to a .NET component (Classify, Describe).
+  registerPaste(dotnet) {
+    const handler = async (e) => {
+      const items = Array.from(e.clipboardData?.items ?? []).filter(i => i.kind === 'file' && i.type.startsWith('image/'));
+      if (items.length === 0) return;
+      e.preventDefault();
+      for (const item of items) {
+        const file = item.getAsFile();
+        if (!file) continue;
+        const bytes = new Uint8Array(await file.arrayBuffer());
+        await dotnet.invokeMethodAsync('OnPastedImage', file.name || 'pasted.png', file.type, bytes);
+      }
+    };
+    document.addEventListener('paste', handler);
+    return { dispose: () => document.removeEventListener('paste', handler) };
+  },
+  unregister(handle) { handle?.dispose?.(); },
+  // Saves bytes as a file download.
+  download(name, mime, bytes) {
+    const url = URL.createObjectURL(new Blob([bytes], { type: mime }));
+    const a = document.createElement('a');
+    a.href = url; a.download = name; document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  },
+  copyText(text) { return navigator.clipboard?.writeText(text); },
+  scrollToBottom(el) { if (el) el.scrollTop = el.scrollHeight; },
+};

@@ -1,1 +1,0 @@
-namespace MultimodalHub.E2E;

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Playwright;
+
+[assembly: AssemblyFixture(typeof(MultimodalHub.E2E.PlatformFixture))]
+
+namespace MultimodalHub.E2E;
+
+/// <summary>
+/// The real platform for the browser tests: the built Inference and Web executables (this fixture builds nothing;
+/// the test command builds the solution first) started as two processes on free loopback ports, with a temporary
+/// database and data folder, plus Chromium driven by Playwright. Both processes are killed (whole process trees)
+/// when the tests end, pass or fail.
+/// </summary>
+public sealed class PlatformFixture : IAsyncLifetime
+{
+    public static string RepoRoot { get; } = FindRoot();
+
+    public static string Artifacts { get; } = Path.Combine(RepoRoot, "artifacts", "e2e");
+
+    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "hub-e2e-" + Guid.NewGuid().ToString("N")[..10]);
+
+    public Uri WebUrl { get; private set; } = null!;
+
+    public Uri InferenceUrl { get; private set; } = null!;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    private readonly List<Process> _processes = [];
+    private IPlaywright? _playwright;
+
+    public async ValueTask InitializeAsync()
+    {
+        Directory.CreateDirectory(Artifacts);
+        Directory.CreateDirectory(DataDir);
+        var logs = Path.Combine(Artifacts, "logs");
+        Directory.CreateDirectory(logs);
+        try
+        {
+            var inferencePort = FreePort();
+            var webPort = FreePort();
+            InferenceUrl = new Uri($"http://127.0.0.1:{inferencePort}/");
+            WebUrl = new Uri($"http://127.0.0.1:{webPort}/");
+
+            var inference = Start("inference", Built("Inference", "MultimodalHub.Inference.dll"), Path.Combine(RepoRoot, "Inference"), logs,
+                "serve", "--urls", InferenceUrl.ToString().TrimEnd('/'), $"--Inference:ModelRoots:0={Path.Combine(RepoRoot, "models")}",
+                "--Inference:IntraOpThreads=2", "--Limits:RequestsPerMinute=0");
+            var web = Start("web", Built("Web", "MultimodalHub.Web.dll"), Path.Combine(RepoRoot, "Web"), logs,
+                "--urls", WebUrl.ToString().TrimEnd('/'), $"--Inference:BaseUrl={InferenceUrl}",
+                $"--Data:DatabasePath={Path.Combine(DataDir, "hub.db")}", $"--Data:BlobPath={Path.Combine(DataDir, "blobs")}");
+
+            await WaitReadyAsync(new Uri(InferenceUrl, "readyz"), inference, TimeSpan.FromSeconds(90));
+            await WaitReadyAsync(new Uri(WebUrl, "readyz"), web, TimeSpan.FromSeconds(90));
+
+            _playwright = await Playwright.CreateAsync();
+            Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = Environment.GetEnvironmentVariable("HUB_CHROMIUM") ?? "/usr/bin/chromium",
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"],
+            });
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A fresh browser context (no cookies) with a page, console errors collected.</summary>
+    public async Task<(IBrowserContext Context, IPage Page, List<string> Errors)> NewPageAsync()
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = WebUrl.ToString(),
+            ViewportSize = new ViewportSize { Width = 1366, Height = 900 },
+        });
+        context.SetDefaultTimeout(30_000);
+        var page = await context.NewPageAsync();
+        var errors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") lock (errors) errors.Add(m.Text); };
+        page.PageError += (_, e) => { lock (errors) errors.Add(e); };
+        return (context, page, errors);
+    }
+
+    /// <summary>Waits until the page's Blazor circuit is live (the layout marks the body after its first interactive render).</summary>
+    public static Task WaitInteractiveAsync(IPage page) =>
+        page.Locator("body[data-interactive='1']").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached });
+
+    public static async Task ScreenshotAsync(IPage page, string name) =>
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Artifacts, name + ".png"), FullPage = true });
+
+    public async ValueTask DisposeAsync()
+    {
+        try { if (Browser is not null) await Browser.CloseAsync(); } catch (PlaywrightException) { }
+        _playwright?.Dispose();
+        foreach (var p in _processes)
+        {
+            try { if (!p.HasExited) p.Kill(entireProcessTree: true); p.WaitForExit(10_000); }
+            catch (InvalidOperationException) { }
+            p.Dispose();
+        }
+        _processes.Clear();
+        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private Process Start(string name, string dll, string workingDirectory, string logs, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {name}");
+        _processes.Add(process);
+        var log = new StreamWriter(Path.Combine(logs, name + ".log"), append: false) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        process.Exited += (_, _) => { lock (log) log.Dispose(); };
+        process.EnableRaisingEvents = true;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitReadyAsync(Uri url, Process process, TimeSpan limit)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + limit;
+        string last = "no answer";
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"{url} : the process exited with code {process.ExitCode} during start-up (see artifacts/e2e/logs).");
+            try
+            {
+                using var response = await http.GetAsync(url);
+                if (response.StatusCode == HttpStatusCode.OK) return;
+                last = $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}";
+            }
+            catch (HttpRequestException e) { last = e.Message; }
+            catch (TaskCanceledException) { last = "timeout"; }
+            await Task.Delay(300);
+        }
+        throw new TimeoutException($"{url} did not become ready in {limit.TotalSeconds:0} s; last answer: {last}");
+    }
+
+    /// <summary>The dll built for this configuration (the e2e project's own), else the newest build of it.</summary>
+    private static string Built(string project, string dll)
+    {
+        var config = new DirectoryInfo(AppContext.BaseDirectory).Parent?.Parent?.Parent?.Name; // bin/<Config>/net10.0/linux-x64/
+        var bin = Path.Combine(RepoRoot, project, "bin");
+        var preferred = Path.Combine(bin, config ?? "Debug", "net10.0", "linux-x64", dll);
+        if (File.Exists(preferred)) return preferred;
+        var any = Directory.Exists(bin)
+            ? Directory.EnumerateFiles(bin, dll, SearchOption.AllDirectories).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
+            : null;
+        return any ?? throw new FileNotFoundException($"{dll} is not built; build the solution first (dotnet build MultimodalHub.sln).", preferred);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MultimodalHub.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("MultimodalHub.sln not found above " + AppContext.BaseDirectory);
+    }
+}
