@@ -36,6 +36,7 @@ public static class HubDataServiceCollectionExtensions
         services.TryAddSingleton<IEmbeddingStore, EmbeddingStore>();
         services.TryAddSingleton<IChatStore, ChatStore>();
         services.TryAddSingleton<IStartupRecovery, StartupRecovery>();
+        services.AddHostedService<WalCheckpointOnShutdown>();
         return services;
     }
 

@@ -41,6 +41,7 @@ internal sealed class ChatStore(IDbContextFactory<HubDbContext> dbs, TimeProvide
         for (var attempt = 0; ; attempt++)
         {
             await using var db = await dbs.CreateDbContextAsync(ct);
+            await using var tx = await db.Database.BeginTransactionAsync(ct); // BEGIN IMMEDIATE: read max + insert under the write lock
             var next = await db.ChatMessages.Where(m => m.SessionId == sessionId).MaxAsync(m => (int?)m.Position, ct) ?? -1;
             var now = time.GetUtcNow();
             var entity = new ChatMessageEntity
@@ -59,6 +60,7 @@ internal sealed class ChatStore(IDbContextFactory<HubDbContext> dbs, TimeProvide
                 await db.SaveChangesAsync(ct);
                 await db.ChatSessions.Where(s => s.Id == sessionId)
                     .ExecuteUpdateAsync(s => s.SetProperty(x => x.Updated, now), ct);
+                await tx.CommitAsync(ct);
                 return entity;
             }
             catch (DbUpdateException e) when (attempt < 10 && e.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 })

@@ -34,6 +34,9 @@ public interface IRunStore
     Task<Page<Run>> ListAsync(RunQuery query, CancellationToken ct = default);
     /// <summary>Image tiles newest first (outputs and inputs of the runs matching the query).</summary>
     Task<Page<GalleryItem>> ListGalleryAsync(RunQuery query, CancellationToken ct = default);
+    /// <summary>For semantic search results: the newest gallery item of the owner for each image, in the given order
+    /// (images the owner has no run for are left out).</summary>
+    Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, string ownerId = Owner.LocalId, CancellationToken ct = default);
     /// <summary>Distinct models used, for filter dropdowns.</summary>
     Task<IReadOnlyList<string>> ListModelsAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
     /// <summary>Runs that used or produced an image, newest first.</summary>

@@ -54,25 +54,32 @@ internal sealed class RunStore(
 
     public async Task<bool> MarkSucceededAsync(long runId, RunOutputs outputs, CancellationToken ct = default)
     {
+        var text = outputs.Text;
         var labels = NormaliseJson(outputs.LabelScoresJson, nameof(outputs.LabelScoresJson));
         var timings = NormaliseJson(outputs.TimingsJson, nameof(outputs.TimingsJson));
         var images = outputs.OutputImages ?? [];
 
         await using var db = await dbs.CreateDbContextAsync(ct);
         await EnsureImagesExistAsync(db, images, ct);
-        var run = await db.Runs.SingleOrDefaultAsync(r => r.Id == runId, ct);
-        if (run is null || !Unfinished.Contains(run.Status))
-            return false;
         var now = time.GetUtcNow();
-        run.Status = RunStatus.Succeeded;
-        run.Started ??= now;
-        run.Finished = now;
-        run.OutputText = outputs.Text;
-        run.LabelScoresJson = labels;
-        run.TimingsJson = timings ?? run.TimingsJson;
+        // BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default): the status check, the update and the output rows commit
+        // together, so a run failed meanwhile (e.g. by startup recovery) is never turned into a success.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var changed = await db.Runs
+            .Where(r => r.Id == runId && (r.Status == RunStatus.Queued || r.Status == RunStatus.Running))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, RunStatus.Succeeded)
+                .SetProperty(r => r.Started, r => r.Started ?? now)
+                .SetProperty(r => r.Finished, now)
+                .SetProperty(r => r.OutputText, text)
+                .SetProperty(r => r.LabelScoresJson, labels)
+                .SetProperty(r => r.TimingsJson, r => timings ?? r.TimingsJson), ct);
+        if (changed == 0)
+            return false;
         for (var i = 0; i < images.Count; i++)
             db.RunImages.Add(new RunImage { RunId = runId, Role = RunImageRole.Output, Position = i, ImageSha256 = images[i] });
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         return true;
     }
 
@@ -144,6 +151,26 @@ internal sealed class RunStore(
                 t.img.MimeType, t.r.Kind, t.r.Model, t.r.Prompt, t.r.Status, t.r.Favourite, t.r.Rating, t.r.Created))
             .ToListAsync(ct);
         return new Page<GalleryItem>(items, total);
+    }
+
+    public async Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, string ownerId = Owner.LocalId, CancellationToken ct = default)
+    {
+        if (sha256s.Count == 0)
+            return [];
+        var wanted = sha256s.Distinct().ToList();
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var rows = await (
+                from ri in db.RunImages
+                join r in db.Runs on ri.RunId equals r.Id
+                join img in db.Images on ri.ImageSha256 equals img.Sha256
+                where r.OwnerId == ownerId && wanted.Contains(ri.ImageSha256)
+                select new GalleryItem(r.Id, img.Sha256, ri.Role, ri.Position, img.Width, img.Height,
+                    img.MimeType, r.Kind, r.Model, r.Prompt, r.Status, r.Favourite, r.Rating, r.Created))
+            .ToListAsync(ct);
+        // Newest run per image, in the caller's order (e.g. similarity order).
+        var latest = rows.GroupBy(g => g.ImageSha256)
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.Created).ThenByDescending(x => x.RunId).First());
+        return wanted.Where(latest.ContainsKey).Select(s => latest[s]).ToList();
     }
 
     public async Task<IReadOnlyList<string>> ListModelsAsync(string ownerId = Owner.LocalId, CancellationToken ct = default)

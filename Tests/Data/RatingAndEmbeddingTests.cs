@@ -108,4 +108,24 @@ public sealed class RatingAndEmbeddingTests
         Assert.Equal(shas.Where((_, i) => i != 2).Order(), (await hub.Embeddings.MissingAsync("other-model", ct: Ct)).Order());
         await Assert.ThrowsAsync<ArgumentException>(() => hub.Embeddings.UpsertAsync(shas[0], "clip-shapes", new[] { float.NaN }, Ct));
     }
+
+    [Fact]
+    public async Task Semantic_hits_map_to_the_newest_gallery_item_in_similarity_order()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var hub = await HubDataHarness.StartAsync(clock);
+        var a = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), Ct)).Sha256;
+        var b = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), Ct)).Sha256;
+        var orphan = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Green), Ct)).Sha256;
+        var old = await hub.Runs.CreateAsync(new(RunKind.Classify, "clip-shapes", "x", InputImages: [a]), Ct);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var newer = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [a]), Ct);
+        var other = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "y"), Ct);
+        await hub.Runs.MarkSucceededAsync(other.Id, new(OutputImages: [b]), Ct);
+
+        var items = await hub.Runs.GalleryItemsForImagesAsync([b, orphan, a], ct: Ct);
+        Assert.Equal([(other.Id, b), (newer.Id, a)], items.Select(i => (i.RunId, i.ImageSha256)));
+        Assert.Empty(await hub.Runs.GalleryItemsForImagesAsync([a, b], "someone-else", Ct));
+        Assert.NotEqual(old.Id, items[1].RunId);
+    }
 }
