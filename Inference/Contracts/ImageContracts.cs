@@ -66,7 +66,7 @@ public sealed record ImageGenerationParameters(
     IReadOnlyList<long> Seeds,
     int N,
     double? Strength,
-    bool Img2Img,
+    bool Img2img,
     IReadOnlyList<int> Timesteps);
 
 /// <summary>Where the time went, in milliseconds (ORT runs summed over all images).</summary>
@@ -139,3 +139,6 @@ public sealed record ImageJobEndedEvent(string Id, ImageJobStatus Status, string
 public sealed record SchedulerInfo(string Name, string Description, IReadOnlyList<string> Aliases, int DefaultSteps);
 
 public sealed record SchedulerList(string Object, IReadOnlyList<SchedulerInfo> Data);
+
+/// <summary>GET /v1/images/jobs.</summary>
+public sealed record ImageJobList(string Object, IReadOnlyList<ImageJobInfo> Data);
