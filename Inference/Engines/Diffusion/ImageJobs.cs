@@ -32,6 +32,7 @@ public sealed class ImageJob
     public string Id { get; }
     public ImagePlan Plan { get; }
     public DateTimeOffset Created { get; }
+    public DateTimeOffset? StartedAt { get; private set; }
     public DateTimeOffset? Finished { get; private set; }
     public ImageJobStatus Status { get; private set; } = ImageJobStatus.Queued;
     public int? Position { get; private set; }
@@ -47,7 +48,8 @@ public sealed class ImageJob
     {
         lock (_lock)
             return new ImageJobInfo(Id, "image.job", Status, Plan.Model.Id, Created.ToUnixTimeSeconds(),
-                Status == ImageJobStatus.Queued ? Position : null, Progress, Result, Error);
+                Status == ImageJobStatus.Queued ? Position : null, Progress, Result, Error,
+                StartedAt?.ToUnixTimeMilliseconds() / 1000.0, Finished?.ToUnixTimeMilliseconds() / 1000.0);
     }
 
     internal void Queued(int position)
@@ -74,7 +76,7 @@ public sealed class ImageJob
 
     internal void Started(int images, int steps)
     {
-        lock (_lock) { Status = ImageJobStatus.Running; Position = 0; }
+        lock (_lock) { Status = ImageJobStatus.Running; Position = 0; StartedAt = DateTimeOffset.UtcNow; }
         Emit("started", new ImageJobStartedEvent(Id, images, steps));
     }
 
