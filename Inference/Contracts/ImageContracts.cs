@@ -66,7 +66,7 @@ public sealed record ImageGenerationParameters(
     IReadOnlyList<long> Seeds,
     int N,
     double? Strength,
-    bool Img2Img,
+    bool Img2img,
     IReadOnlyList<int> Timesteps);
 
 /// <summary>Where the time went, in milliseconds (ORT runs summed over all images).</summary>
@@ -98,7 +98,7 @@ public sealed record ImageJobProgress(
     double ElapsedSeconds,
     double? EtaSeconds);
 
-/// <summary>GET /v1/images/jobs/{id} (and the 202 body of POST /v1/images/jobs).</summary>
+/// <summary>GET /v1/images/jobs/{id} (and the 202 body of POST /v1/images/jobs). started_at/finished_at: unix seconds with milliseconds.</summary>
 public sealed record ImageJobInfo(
     string Id,
     string Object,
@@ -108,7 +108,9 @@ public sealed record ImageJobInfo(
     int? Position,
     ImageJobProgress? Progress,
     ImageGenerationResponse? Result,
-    string? Error);
+    string? Error,
+    double? StartedAt = null,
+    double? FinishedAt = null);
 
 // Server-sent events of GET /v1/images/jobs/{id}/events: `event: <name>` + `data: <json>`, in this order:
 // queued (position, repeated as it changes), started, progress (each step), preview (every preview_every steps),
@@ -139,3 +141,6 @@ public sealed record ImageJobEndedEvent(string Id, ImageJobStatus Status, string
 public sealed record SchedulerInfo(string Name, string Description, IReadOnlyList<string> Aliases, int DefaultSteps);
 
 public sealed record SchedulerList(string Object, IReadOnlyList<SchedulerInfo> Data);
+
+/// <summary>GET /v1/images/jobs.</summary>
+public sealed record ImageJobList(string Object, IReadOnlyList<ImageJobInfo> Data);
