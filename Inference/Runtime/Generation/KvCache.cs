@@ -62,6 +62,31 @@ public sealed class KvCache : IDisposable
         return new KvCache(values, rows.Count, Length);
     }
 
+    /// <summary>A new cache holding only the first <paramref name="length"/> positions (a shorter shared prefix).</summary>
+    public KvCache Truncate(int length)
+    {
+        if (length > Length || length < 0) throw new ArgumentOutOfRangeException(nameof(length));
+        var values = new OrtValue[_values.Length];
+        try
+        {
+            for (var i = 0; i < _values.Length; i++)
+            {
+                var shape = _values[i].GetTensorTypeAndShape().Shape;
+                var (rows, seq, dim) = (checked((int)(shape[0] * shape[1])), (int)shape[2], (int)shape[3]);
+                var src = _values[i].GetTensorDataAsSpan<float>();
+                var dst = new float[rows * length * dim];
+                for (var r = 0; r < rows; r++) src.Slice(r * seq * dim, length * dim).CopyTo(dst.AsSpan(r * length * dim));
+                values[i] = OrtValue.CreateTensorValueFromMemory(dst, [shape[0], shape[1], length, dim]);
+            }
+        }
+        catch
+        {
+            foreach (var v in values) v?.Dispose();
+            throw;
+        }
+        return new KvCache(values, Batch, length);
+    }
+
     public void Dispose()
     {
         foreach (var v in _values) v.Dispose();
