@@ -15,12 +15,13 @@ namespace MultimodalHub.Inference.Engines.Vlm;
 public sealed class VlmModel : IDisposable
 {
     private readonly Lazy<ClipImageProcessor> _processor;
+    private readonly Lazy<ChatTemplate> _template;
 
     public VlmModel(ModelDescriptor model, Func<string, InferenceSession> createSession)
     {
         Id = model.Id;
         Tokenizer = TokenizerLoader.Load(model.Directory);
-        Template = ChatTemplate.Load(model.Directory);
+        _template = new Lazy<ChatTemplate>(() => ChatTemplate.Load(model.Directory));
         Defaults = GenerationDefaults.Load(model.Directory);
         var preprocessorPath = model.PathOf("preprocessor_config.json");
         _processor = new Lazy<ClipImageProcessor>(() => ClipImageProcessor.Load(preprocessorPath));
@@ -62,7 +63,8 @@ public sealed class VlmModel : IDisposable
 
     public string Id { get; }
     public ITextTokenizer Tokenizer { get; }
-    public ChatTemplate Template { get; }
+    /// <summary>The chat template, loaded on first use (a prompt built from ids, as in tests and benchmarks, needs none).</summary>
+    public ChatTemplate Template => _template.Value;
     public GenerationDefaults Defaults { get; }
     public InferenceSession Vision { get; }
     public InferenceSession Embed { get; }
