@@ -1,3 +1,5 @@
+using MultimodalHub.Inference.Cli;
+
 namespace MultimodalHub.Inference.Engines.Vlm;
 
 /// <summary>Registers the Vlm engine's services, CLI commands and HTTP endpoints.</summary>
@@ -5,11 +7,12 @@ public static class VlmModule
 {
     public static IServiceCollection AddVlmEngine(this IServiceCollection services)
     {
+        services.AddOptions<VlmOptions>().BindConfiguration(VlmOptions.Section);
+        services.AddSingleton<VlmEngine>();
+        services.AddSingleton<ICliCommand, CaptionCommand>();
+        services.AddSingleton<ICliCommand, AskCommand>();
         return services;
     }
 
-    public static IEndpointRouteBuilder MapVlmEndpoints(this IEndpointRouteBuilder app)
-    {
-        return app;
-    }
+    public static IEndpointRouteBuilder MapVlmEndpoints(this IEndpointRouteBuilder app) => app.MapVlm();
 }

@@ -1,0 +1,36 @@
+using System.Text;
+using MultimodalHub.Inference.Runtime.Generation;
+using MultimodalHub.Inference.Text;
+
+namespace MultimodalHub.Inference.Engines.Chat;
+
+/// <summary>
+/// Turns one sequence's ids into text as they arrive: complete UTF-8 characters only (StreamingDecoder), text held
+/// back while it may be the start of a stop sequence, and a stop signal when a stop sequence appears.
+/// </summary>
+public sealed class ChatDecode(ITextTokenizer tokenizer, IReadOnlyList<string> stops)
+{
+    private readonly StreamingDecoder _decoder = new(tokenizer, skipSpecialTokens: true);
+    private readonly StopSequenceMatcher _stops = new(stops);
+    private readonly StringBuilder _text = new();
+
+    public string Text => _text.ToString();
+
+    public bool Stopped => _stops.Stopped;
+
+    /// <summary>Add an id; returns the text now safe to show.</summary>
+    public string Push(int id)
+    {
+        var safe = _stops.Push(_decoder.Push(id));
+        _text.Append(safe);
+        return safe;
+    }
+
+    /// <summary>At the end: the rest (held-back text, an unfinished character).</summary>
+    public string Flush()
+    {
+        var rest = _stops.Stopped ? "" : _stops.Push(_decoder.Flush()) + _stops.Flush();
+        _text.Append(rest);
+        return rest;
+    }
+}

@@ -1,0 +1,172 @@
+using MultimodalHub.Contracts;
+using MultimodalHub.Inference.Engines.Vlm;
+using MultimodalHub.Inference.Imaging;
+using MultimodalHub.Inference.Runtime;
+using MultimodalHub.Inference.Runtime.Generation;
+using MultimodalHub.Inference.Text;
+
+namespace MultimodalHub.Inference.Engines.Chat;
+
+/// <summary>OpenAI-compatible POST /v1/chat/completions (image parts routed to the VLM) and POST /v1/completions.</summary>
+public static class ChatEndpoints
+{
+    private static readonly string[] Roles = ["system", "user", "assistant"];
+
+    public static IEndpointRouteBuilder MapChat(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/chat/completions", ChatCompletions).WithTags("chat")
+            .Produces<ChatCompletionResponse>().Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesProblem(400).ProducesProblem(404);
+        app.MapPost("/v1/completions", Completions).WithTags("chat")
+            .Produces<TextCompletionResponse>().Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesProblem(400).ProducesProblem(404);
+        return app;
+    }
+
+    /// <summary>The request's messages as template messages, and the images of image_url parts (in order).</summary>
+    public static (List<ChatMessage> Messages, List<RgbImage> Images) ToMessages(IReadOnlyList<ChatCompletionMessage>? messages, ImageLimits limits)
+    {
+        if (messages is null || messages.Count == 0) throw new InvalidRequestException("messages", "messages must contain at least one message.");
+        var result = new List<ChatMessage>();
+        var images = new List<RgbImage>();
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var m = messages[i] ?? throw new InvalidRequestException($"messages[{i}]", "A message must be an object.");
+            var role = m.Role?.Trim().ToLowerInvariant();
+            if (string.IsNullOrEmpty(role) || !Roles.Contains(role))
+                throw new InvalidRequestException($"messages[{i}].role", $"role must be one of {string.Join(", ", Roles)}, not '{m.Role}'.");
+            if (m.Content is null || (m.Content.Parts is null && string.IsNullOrWhiteSpace(m.Content.Text)) || (m.Content.Parts is { Count: 0 }))
+                throw new InvalidRequestException($"messages[{i}].content", "content must not be empty.");
+            if (m.Content.Parts is null)
+            {
+                result.Add(new ChatMessage(role, m.Content.Text!));
+                continue;
+            }
+            var parts = new List<ChatPart>();
+            for (var j = 0; j < m.Content.Parts.Count; j++)
+            {
+                var p = m.Content.Parts[j];
+                var field = $"messages[{i}].content[{j}]";
+                switch (p?.Type)
+                {
+                    case "text":
+                        if (string.IsNullOrWhiteSpace(p.Text)) throw new InvalidRequestException(field + ".text", "A text part must not be empty.");
+                        parts.Add(ChatPart.OfText(p.Text));
+                        break;
+                    case "image_url":
+                        if (role != "user") throw new InvalidRequestException(field, "Only user messages may contain images.");
+                        images.Add(VlmPreprocess.Decode(p.ImageUrl?.Url, limits, field + ".image_url.url"));
+                        parts.Add(ChatPart.Image());
+                        break;
+                    default:
+                        throw new InvalidRequestException(field + ".type", $"Content part type must be 'text' or 'image_url', not '{p?.Type}'.");
+                }
+            }
+            if (!parts.Any(p => p.Type == "text") && role != "user") throw new InvalidRequestException($"messages[{i}].content", "content must not be empty.");
+            result.Add(new ChatMessage(role, string.Join("\n", parts.Where(p => p.Type == "text").Select(p => p.Text)), parts));
+        }
+        return (result, images);
+    }
+
+    internal static async Task<IResult> ChatCompletions(ChatCompletionRequest request, HttpContext http, ChatEngine chat, VlmEngine vlm, ModelRegistry registry,
+        Microsoft.Extensions.Options.IOptions<ImageLimits> limits)
+    {
+        var ct = http.RequestAborted;
+        if (request is null) throw new InvalidRequestException("body", "A JSON body is required.");
+        var (messages, images) = ToMessages(request.Messages, limits.Value);
+        var sampling = ChatSample.From(request);
+        var n = request.N ?? 1;
+        var stream = request.Stream == true;
+        var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+        var named = string.IsNullOrWhiteSpace(request.Model) ? null : registry.Find(request.Model) ?? throw new ModelNotFoundException("model", $"Unknown model '{request.Model}'. GET /v1/models lists the installed ones.");
+        if (images.Count > 0 || named?.Kind == ModelKind.Vlm)
+        {
+            if (n != 1) throw new InvalidRequestException("n", "n must be 1 for image conversations.");
+            var vlmModel = named?.Kind == ModelKind.Vlm ? named.Id : null; // a chat model cannot see images: the default VLM answers
+            using var prepared = await vlm.PrepareAsync(new VlmJob(vlmModel, messages, images, sampling with { MaxTokensField = sampling.MaxTokensField }), ct);
+            return await Respond(http, stream, id, created, prepared.Model.Id, null, request.StreamOptions,
+                onDelta => RunVlm(vlm, prepared, onDelta, ct), ct);
+        }
+        using var job = await chat.PrepareAsync(new ChatJob(request.Model, messages, null, sampling, n, request.Preset ?? ChatPreset.None, request.SelfConsistencySamples), ct);
+        return await Respond(http, stream, id, created, job.Model.Id, job.Prompt.Context, request.StreamOptions,
+            onDelta => chat.RunAsync(job, onDelta, ct), ct);
+    }
+
+    private static async Task<GenerationSummary> RunVlm(VlmEngine vlm, PreparedVlm prepared, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct) =>
+        (await vlm.RunAsync(prepared, onDelta, ct)).Summary;
+
+    private static async Task<IResult> Respond(HttpContext http, bool stream, string id, long created, string model, ContextNote? context, StreamOptions? streamOptions,
+        Func<Func<TextDelta, CancellationToken, ValueTask>?, Task<GenerationSummary>> run, CancellationToken ct)
+    {
+        if (!stream)
+        {
+            var summary = await run(null);
+            var choices = summary.Choices.Select(c => new ChatChoice(c.Index, new AssistantMessage("assistant", c.Text), c.FinishReason, c.Votes)).ToList();
+            return TypedResults.Ok(new ChatCompletionResponse(id, "chat.completion", created, model, choices, summary.Usage, summary.ApiTimings, null, context));
+        }
+        var sse = new SseWriter(http.Response);
+        sse.Start();
+        var started = new HashSet<int>();
+        async ValueTask Delta(TextDelta d, CancellationToken token)
+        {
+            if (started.Add(d.Index))
+                await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(d.Index, new ChunkDelta(Role: "assistant", Content: ""), null)]), token);
+            await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(d.Index, new ChunkDelta(Content: d.Text), null)]), token);
+        }
+        try
+        {
+            var summary = await run(Delta);
+            foreach (var c in summary.Choices)
+            {
+                if (started.Add(c.Index))
+                    await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(c.Index, new ChunkDelta(Role: "assistant", Content: ""), null)]), ct);
+                await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(c.Index, new ChunkDelta(), c.FinishReason)]), ct);
+            }
+            // Usage (and the hub's timings) in the final chunk, with no choices, as OpenAI's include_usage does.
+            await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [], summary.Usage, summary.ApiTimings, null, context), ct);
+            await sse.DoneAsync(ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            await sse.ErrorAsync(e is InvalidRequestException ? e.Message : "Generation failed.", e is InvalidRequestException ? "invalid_request_error" : "server_error",
+                (e as InvalidRequestException)?.Field, ct);
+            if (e is not InvalidRequestException) throw;
+        }
+        return TypedResults.Empty;
+    }
+
+    internal static async Task<IResult> Completions(CompletionRequest request, HttpContext http, ChatEngine chat)
+    {
+        var ct = http.RequestAborted;
+        if (request is null) throw new InvalidRequestException("body", "A JSON body is required.");
+        if (string.IsNullOrEmpty(request.Prompt)) throw new InvalidRequestException("prompt", "prompt must not be empty.");
+        var n = request.N ?? 1;
+        using var job = await chat.PrepareAsync(new ChatJob(request.Model, null, request.Prompt, ChatSample.From(request), n), ct);
+        var id = "cmpl-" + Guid.NewGuid().ToString("N");
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var model = job.Model.Id;
+        var echo = request.Echo == true ? request.Prompt : "";
+        if (request.Stream != true)
+        {
+            var summary = await chat.RunAsync(job, null, ct);
+            return TypedResults.Ok(new TextCompletionResponse(id, "text_completion", created, model,
+                summary.Choices.Select(c => new TextChoice(c.Index, echo + c.Text, c.FinishReason)).ToList(), summary.Usage, summary.ApiTimings));
+        }
+        var sse = new SseWriter(http.Response);
+        sse.Start();
+        try
+        {
+            var result = await chat.RunAsync(job, (d, token) => sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [new TextChoice(d.Index, d.Text, null)], null), token), ct);
+            foreach (var c in result.Choices)
+                await sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [new TextChoice(c.Index, "", c.FinishReason)], null), ct);
+            await sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [], result.Usage, result.ApiTimings), ct);
+            await sse.DoneAsync(ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            await sse.ErrorAsync("Generation failed.", "server_error", null, ct);
+            throw;
+        }
+        return TypedResults.Empty;
+    }
+}

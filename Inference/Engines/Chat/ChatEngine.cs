@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Options;
+using MultimodalHub.Contracts;
+using MultimodalHub.Inference.Runtime;
+using MultimodalHub.Inference.Runtime.Generation;
+using MultimodalHub.Inference.Text;
+
+namespace MultimodalHub.Inference.Engines.Chat;
+
+/// <summary>A validated chat job: the conversation (or a raw prompt), sampler fields, choices and preset.</summary>
+public sealed record ChatJob(string? Model, IReadOnlyList<ChatMessage>? Messages, string? RawPrompt, SamplingRequest Sampling,
+    int N = 1, ChatPreset Preset = ChatPreset.None, int? SelfConsistencySamples = null);
+
+/// <summary>A job ready to run: the model is loaded, the prompt tokenized and checked against the context window.</summary>
+public sealed class PreparedChat(ModelLease<ChatModel> lease, ChatPrompt prompt, SamplingOptions options, ChatJob job) : IDisposable
+{
+    public ChatModel Model => lease.Value;
+    public ChatPrompt Prompt { get; } = prompt;
+    public SamplingOptions Options { get; } = options;
+    public ChatJob Job { get; } = job;
+
+    public void Dispose() => lease.Dispose();
+}
+
+/// <summary>The chat engine: loads the model once, renders/trims prompts, queues per model, runs the loop, reports timings.</summary>
+public sealed class ChatEngine(ModelRegistry registry, LoadedModels models, OrtSessionFactory sessions, ModelQueues queues, HubMetrics metrics,
+    IOptions<ChatOptions> options, ILogger<ChatEngine> log)
+{
+    private readonly ChatOptions _options = options.Value;
+
+    public ChatOptions Options => _options;
+
+    /// <summary>Validate, load and tokenize; throws InvalidRequestException/ModelNotFoundException before any output is written.</summary>
+    public async Task<PreparedChat> PrepareAsync(ChatJob job, CancellationToken ct)
+    {
+        if (job.N < 1 || job.N > _options.MaxChoices) throw new InvalidRequestException("n", $"n must be between 1 and {_options.MaxChoices}.");
+        var k = job.SelfConsistencySamples ?? _options.SelfConsistencySamples;
+        if (job.Preset == ChatPreset.SelfConsistency && (k < 2 || k > _options.MaxChoices))
+            throw new InvalidRequestException("self_consistency_samples", $"self_consistency_samples must be between 2 and {_options.MaxChoices}.");
+        var descriptor = registry.Resolve(job.Model, ModelKind.Chat);
+        var lease = await models.AcquireAsync(descriptor, d => new ChatModel(d, sessions), ct);
+        try
+        {
+            var model = lease.Value;
+            var window = _options.ContextWindow > 0 ? Math.Min(_options.ContextWindow, model.ContextWindow) : model.ContextWindow;
+            var sampling = ChatSample.Resolve(model.Defaults, job.Sampling, _options.DefaultMaxTokens, window);
+            var prompt = job.RawPrompt is not null
+                ? ChatTokenize.Raw(model, job.RawPrompt, sampling.MaxNewTokens, window)
+                : ChatTokenize.Build(model, ChatTokenize.ApplyPreset(job.Messages ?? [], job.Preset, _options), sampling.MaxNewTokens, window);
+            if (prompt.Context is { } note) log.LogInformation("Chat prompt trimmed: {Dropped} message(s) dropped to fit {Window} tokens", note.DroppedMessages, window);
+            return new PreparedChat(lease, prompt, sampling, job);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Run a prepared job; deltas (per choice) go to onDelta as they are decoded.</summary>
+    public async Task<GenerationSummary> RunAsync(PreparedChat chat, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct)
+    {
+        var model = chat.Model;
+        using var slot = await queues.EnterAsync(model.Id, ct);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            var summary = await DeltaPump.RunAsync((emit, token) =>
+            {
+                if (chat.Job.Preset == ChatPreset.SelfConsistency)
+                {
+                    var (choice, t) = ChatRun.Vote(model, chat.Prompt.Ids, chat.Options, chat.Job.SelfConsistencySamples ?? _options.SelfConsistencySamples, token);
+                    emit(new TextDelta(0, choice.Text));
+                    return new GenerationSummary(model.Id, [choice], t, 0, chat.Prompt.Context);
+                }
+                var (choices, timings) = ChatRun.Run(model, chat.Prompt.Ids, chat.Options, chat.Job.N, emit, token);
+                return new GenerationSummary(model.Id, choices, timings, 0, chat.Prompt.Context);
+            }, onDelta, ct);
+            metrics.Ran(model.Id, "chat", started.Elapsed);
+            metrics.Tokens(model.Id, summary.Timings.GeneratedTokens);
+            log.LogInformation("Chat {Model}: {PromptTokens} prompt tokens, {Generated} generated, prefill {PrefillMs:F1} ms, {TokensPerSecond:F1} tokens/s",
+                model.Id, summary.Timings.PromptTokens, summary.Timings.GeneratedTokens, summary.Timings.PrefillMs, summary.Timings.DecodeTokensPerSecond);
+            return summary;
+        }
+        catch (OperationCanceledException)
+        {
+            log.LogInformation("Chat {Model} cancelled after {ElapsedMs} ms", model.Id, started.ElapsedMilliseconds);
+            throw;
+        }
+        catch (Exception e) when (e is not InvalidRequestException)
+        {
+            metrics.Failed(model.Id, "chat");
+            throw;
+        }
+    }
+
+    /// <summary>Prepare and run.</summary>
+    public async Task<GenerationSummary> CompleteAsync(ChatJob job, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct)
+    {
+        using var prepared = await PrepareAsync(job, ct);
+        return await RunAsync(prepared, onDelta, ct);
+    }
+}

@@ -1,0 +1,33 @@
+using MultimodalHub.Contracts;
+using MultimodalHub.Inference.Runtime;
+using MultimodalHub.Inference.Runtime.Generation;
+
+namespace MultimodalHub.Inference.Engines.Chat;
+
+/// <summary>Request sampler fields → validated <see cref="SamplingOptions"/> over the model's generation_config.json.</summary>
+public static class ChatSample
+{
+    public static SamplingRequest From(ChatCompletionRequest r)
+    {
+        if (r.MaxTokens is not null && r.MaxCompletionTokens is not null && r.MaxTokens != r.MaxCompletionTokens)
+            throw new InvalidRequestException("max_completion_tokens", "max_tokens and max_completion_tokens differ; give one.");
+        return new SamplingRequest(r.Temperature, r.TopP, r.TopK, r.MinP, r.RepetitionPenalty, r.PresencePenalty, r.FrequencyPenalty,
+            r.MaxCompletionTokens ?? r.MaxTokens, r.Stop, r.Seed, r.MaxCompletionTokens is not null ? "max_completion_tokens" : "max_tokens");
+    }
+
+    public static SamplingRequest From(CompletionRequest r) =>
+        new(r.Temperature, r.TopP, r.TopK, r.MinP, r.RepetitionPenalty, r.PresencePenalty, r.FrequencyPenalty, r.MaxTokens, r.Stop, r.Seed);
+
+    /// <summary>Checks max_tokens against the context window.</summary>
+    public static SamplingOptions Resolve(GenerationDefaults defaults, SamplingRequest request, int defaultMax, int contextWindow)
+    {
+        var options = SamplingOptions.Resolve(defaults, request, Math.Min(defaultMax, contextWindow / 2));
+        if (options.MaxNewTokens >= contextWindow)
+            throw new InvalidRequestException(request.MaxTokensField, $"{request.MaxTokensField} must be less than the context window ({contextWindow} tokens).");
+        return options;
+    }
+
+    /// <summary>One sampler per choice; choice i uses seed + i so that n choices differ yet stay reproducible.</summary>
+    public static TokenSampler[] Samplers(SamplingOptions options, int count, int vocabSize) =>
+        Enumerable.Range(0, count).Select(i => new TokenSampler(options with { Seed = options.Seed + i }, vocabSize)).ToArray();
+}

@@ -1,0 +1,75 @@
+using MultimodalHub.Inference.Runtime;
+
+namespace MultimodalHub.Inference.Engines.Vlm;
+
+/// <summary>pixel_values → image_features with the vision encoder; token ids → embeddings with embed_tokens.</summary>
+public static class VlmEncode
+{
+    /// <summary>image_features [image_seq_len, hidden] of one image's pixel_values [3, S, S].</summary>
+    public static float[] ImageFeatures(VlmModel model, float[] pixelValues)
+    {
+        var side = (int)Math.Sqrt(pixelValues.Length / 3);
+        using var input = Tensors.Float(pixelValues, 1, 3, side, side);
+        using var options = new Microsoft.ML.OnnxRuntime.RunOptions();
+        using var outputs = model.Vision.Run(options, [model.VisionInput], [input], [model.VisionOutput]);
+        var features = Tensors.ToFloats(outputs[0]);
+        var shape = Tensors.Shape(outputs[0]);
+        if (shape.Length != 3 || shape[1] != model.ImageSeqLen || shape[2] != model.HiddenSize)
+            throw new InvalidDataException($"The vision encoder returned [{string.Join(", ", shape)}], expected [1, {model.ImageSeqLen}, {model.HiddenSize}].");
+        return features;
+    }
+
+    /// <summary>inputs_embeds [ids.Count, hidden] for token ids.</summary>
+    public static float[] Embed(VlmModel model, IReadOnlyList<long> ids)
+    {
+        using var input = Tensors.Ids(model.Embed, model.EmbedInput, ids.ToArray(), 1, ids.Count);
+        using var options = new Microsoft.ML.OnnxRuntime.RunOptions();
+        using var outputs = model.Embed.Run(options, [model.EmbedInput], [input], [model.EmbedOutput]);
+        return Tensors.ToFloats(outputs[0]);
+    }
+
+    /// <summary>Embeddings for a batch of single new tokens ([batch, 1, hidden]).</summary>
+    public static float[] EmbedBatch(VlmModel model, long[] tokens)
+    {
+        using var input = Tensors.Ids(model.Embed, model.EmbedInput, tokens, tokens.Length, 1);
+        using var options = new Microsoft.ML.OnnxRuntime.RunOptions();
+        using var outputs = model.Embed.Run(options, [model.EmbedInput], [input], [model.EmbedOutput]);
+        return Tensors.ToFloats(outputs[0]);
+    }
+}
+
+/// <summary>A small bounded LRU of image features keyed by image hash (an image is encoded once per conversation).</summary>
+public sealed class FeatureCache(int capacity)
+{
+    private readonly LinkedList<(string Key, float[] Features)> _order = new();
+    private readonly Dictionary<string, LinkedListNode<(string Key, float[] Features)>> _map = new();
+    private readonly Lock _lock = new();
+
+    public float[] GetOrAdd(string key, Func<float[]> compute)
+    {
+        lock (_lock)
+        {
+            if (_map.TryGetValue(key, out var node))
+            {
+                _order.Remove(node);
+                _order.AddFirst(node);
+                return node.Value.Features;
+            }
+        }
+        var features = compute();
+        lock (_lock)
+        {
+            if (_map.ContainsKey(key)) return features;
+            _map[key] = _order.AddFirst((key, features));
+            while (_map.Count > capacity)
+            {
+                var last = _order.Last!;
+                _order.RemoveLast();
+                _map.Remove(last.Value.Key);
+            }
+        }
+        return features;
+    }
+
+    public int Count { get { lock (_lock) return _map.Count; } }
+}

@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using MultimodalHub.Contracts;
+using MultimodalHub.Inference.Imaging;
+using MultimodalHub.Inference.Runtime;
+using MultimodalHub.Inference.Runtime.Generation;
+using MultimodalHub.Inference.Text;
+
+namespace MultimodalHub.Inference.Engines.Vlm;
+
+/// <summary>Configuration section "Vlm".</summary>
+public sealed class VlmOptions
+{
+    public const string Section = "Vlm";
+
+    /// <summary>Conversations whose KV cache is kept per model for follow-up questions.</summary>
+    public int ConversationCacheSize { get; set; } = 8;
+
+    /// <summary>Images whose features are kept per model.</summary>
+    public int FeatureCacheSize { get; set; } = 32;
+
+    /// <summary>Largest num_beams accepted.</summary>
+    public int MaxBeams { get; set; } = 8;
+
+    /// <summary>The instruction of /v1/caption when none is given.</summary>
+    public string CaptionPrompt { get; set; } = "describe the image.";
+}
+
+/// <summary>A VLM job: a conversation whose image parts take the images in order, and the decoding settings.</summary>
+public sealed record VlmJob(string? Model, IReadOnlyList<ChatMessage> Messages, IReadOnlyList<RgbImage> Images, SamplingRequest Sampling,
+    int NumBeams = 1, double LengthPenalty = 1.0, string ModelField = "model");
+
+/// <summary>A VLM job ready to run: model loaded, prompt rendered, expanded and checked against the context window.</summary>
+public sealed class PreparedVlm(ModelLease<VlmModel> lease, VlmPromptIds prompt, VlmDecoding decoding, VlmJob job) : IDisposable
+{
+    public VlmModel Model => lease.Value;
+    public VlmPromptIds Prompt { get; } = prompt;
+    public VlmDecoding Decoding { get; } = decoding;
+    public VlmJob Job { get; } = job;
+
+    public void Dispose() => lease.Dispose();
+}
+
+/// <summary>The VLM engine: captions and answers about images, image features cached per image, conversation KV caches kept for follow-ups.</summary>
+public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSessionFactory sessions, ModelQueues queues, HubMetrics metrics,
+    IOptions<VlmOptions> options, ILogger<VlmEngine> log) : IDisposable
+{
+    private readonly VlmOptions _options = options.Value;
+    private readonly ConcurrentDictionary<string, (FeatureCache Features, ConversationCache Conversations)> _caches = new(StringComparer.OrdinalIgnoreCase);
+
+    public VlmOptions Options => _options;
+
+    public async Task<PreparedVlm> PrepareAsync(VlmJob job, CancellationToken ct)
+    {
+        if (job.NumBeams < 1 || job.NumBeams > _options.MaxBeams) throw new InvalidRequestException("num_beams", $"num_beams must be between 1 and {_options.MaxBeams}.");
+        if (double.IsNaN(job.LengthPenalty) || job.LengthPenalty < -10 || job.LengthPenalty > 10)
+            throw new InvalidRequestException("length_penalty", "length_penalty must be between -10 and 10.");
+        if (job.Messages.Count == 0) throw new InvalidRequestException("messages", "messages must not be empty.");
+        var descriptor = registry.Resolve(job.Model, ModelKind.Vlm, job.ModelField);
+        var lease = await models.AcquireAsync(descriptor, d => new VlmModel(d, sessions.Create), ct);
+        try
+        {
+            var model = lease.Value;
+            var sampling = SamplingOptions.Resolve(model.Defaults, job.Sampling, 64);
+            var window = model.Spec.MaxPositions;
+            if (sampling.MaxNewTokens >= window)
+                throw new InvalidRequestException(job.Sampling.MaxTokensField, $"{job.Sampling.MaxTokensField} must be less than the context window ({window} tokens).");
+            var prompt = VlmPrompt.Build(model, job.Messages, job.Images.Count);
+            if (prompt.ExpandedIds.Count + sampling.MaxNewTokens > window)
+                throw new InvalidRequestException("messages", $"The prompt is {prompt.ExpandedIds.Count} tokens (images expanded); with max_tokens {sampling.MaxNewTokens} it exceeds the context window of {window} tokens.");
+            return new PreparedVlm(lease, prompt, new VlmDecoding(sampling, job.NumBeams, job.LengthPenalty), job);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+    }
+
+    public async Task<(GenerationSummary Summary, string ImagesKey)> RunAsync(PreparedVlm vlm, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct)
+    {
+        var model = vlm.Model;
+        using var slot = await queues.EnterAsync(model.Id, ct);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var caches = _caches.GetOrAdd(model.Id, _ => (new FeatureCache(_options.FeatureCacheSize), new ConversationCache(_options.ConversationCacheSize)));
+        try
+        {
+            var result = await DeltaPump.RunAsync((emit, token) =>
+            {
+                var hashes = vlm.Job.Images.Select(VlmPreprocess.Hash).ToArray();
+                var features = vlm.Job.Images.Select((image, i) => caches.Features.GetOrAdd(hashes[i], () =>
+                {
+                    token.ThrowIfCancellationRequested();
+                    return VlmEncode.ImageFeatures(model, VlmPreprocess.PixelValues(model, image));
+                })).ToArray();
+                var imagesKey = string.Join(",", hashes);
+                var (choice, timings, cached) = VlmRun.Run(model, vlm.Prompt, features, imagesKey, vlm.Decoding, caches.Conversations, emit, token);
+                return (new GenerationSummary(model.Id, [choice], timings, cached), imagesKey);
+            }, onDelta, ct);
+            metrics.Ran(model.Id, "vlm", started.Elapsed);
+            metrics.Tokens(model.Id, result.Item1.Timings.GeneratedTokens);
+            log.LogInformation("VLM {Model}: {PromptTokens} prompt tokens ({Cached} from cache), {Generated} generated in {ElapsedMs} ms",
+                model.Id, result.Item1.Timings.PromptTokens, result.Item1.CachedTokens, result.Item1.Timings.GeneratedTokens, started.ElapsedMilliseconds);
+            return result;
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not InvalidRequestException)
+        {
+            metrics.Failed(model.Id, "vlm");
+            throw;
+        }
+    }
+
+    public async Task<(GenerationSummary Summary, string ImagesKey)> CompleteAsync(VlmJob job, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct)
+    {
+        using var prepared = await PrepareAsync(job, ct);
+        return await RunAsync(prepared, onDelta, ct);
+    }
+
+    /// <summary>The messages of a caption request: one user turn with the image and the instruction.</summary>
+    public static IReadOnlyList<ChatMessage> CaptionMessages(string prompt) =>
+        [new ChatMessage("user", prompt, [ChatPart.Image(), ChatPart.OfText(prompt)])];
+
+    /// <summary>The messages of a VQA request: the image in the first user turn, then the history, then the question.</summary>
+    public static IReadOnlyList<ChatMessage> VqaMessages(string question, IReadOnlyList<VqaTurn> history, string? system)
+    {
+        var messages = new List<ChatMessage>();
+        if (!string.IsNullOrWhiteSpace(system)) messages.Add(new ChatMessage("system", system));
+        var turns = history.Select(h => (h.Question, (string?)h.Answer)).Append((question, null)).ToList();
+        for (var i = 0; i < turns.Count; i++)
+        {
+            var q = turns[i].Item1;
+            messages.Add(i == 0 ? new ChatMessage("user", q, [ChatPart.Image(), ChatPart.OfText(q)]) : new ChatMessage("user", q));
+            if (turns[i].Item2 is { } a) messages.Add(new ChatMessage("assistant", a));
+        }
+        return messages;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, c) in _caches) c.Conversations.Dispose();
+        _caches.Clear();
+    }
+}

@@ -1,0 +1,147 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace MultimodalHub.Inference.Runtime.Generation;
+
+/// <summary>The tokens fed to one decoder step: ids [batch, length], or embeddings [batch, length, width].</summary>
+public sealed record StepInput(int Batch, int Length, long[]? Ids, float[]? Embeds, int Width)
+{
+    public static StepInput OfIds(long[] ids, int batch) => new(batch, ids.Length / batch, ids, null, 0);
+
+    public static StepInput OfEmbeds(float[] embeds, int batch, int width) => new(batch, embeds.Length / (batch * width), null, embeds, width);
+
+    /// <summary>Rows of this input followed by rows of another (along the sequence axis).</summary>
+    public StepInput Append(StepInput next)
+    {
+        if (next.Batch != Batch) throw new ArgumentException("batch differs", nameof(next));
+        var len = Length + next.Length;
+        if (Ids is not null && next.Ids is not null)
+        {
+            var ids = new long[Batch * len];
+            for (var b = 0; b < Batch; b++)
+            {
+                Ids.AsSpan(b * Length, Length).CopyTo(ids.AsSpan(b * len));
+                next.Ids.AsSpan(b * next.Length, next.Length).CopyTo(ids.AsSpan(b * len + Length));
+            }
+            return new StepInput(Batch, len, ids, null, 0);
+        }
+        if (Embeds is not null && next.Embeds is not null)
+        {
+            var e = new float[Batch * len * Width];
+            for (var b = 0; b < Batch; b++)
+            {
+                Embeds.AsSpan(b * Length * Width, Length * Width).CopyTo(e.AsSpan(b * len * Width));
+                next.Embeds.AsSpan(b * next.Length * Width, next.Length * Width).CopyTo(e.AsSpan((b * len + Length) * Width));
+            }
+            return new StepInput(Batch, len, null, e, Width);
+        }
+        throw new ArgumentException("cannot append ids and embeddings", nameof(next));
+    }
+}
+
+/// <summary>The logits of the last position of each row [batch, width], and the grown cache.</summary>
+public sealed record StepOutput(float[] LastLogits, int Width, KvCache Cache) : IDisposable
+{
+    public Span<float> Row(int b) => LastLogits.AsSpan(b * Width, Width);
+
+    public void Dispose() => Cache.Dispose();
+}
+
+/// <summary>Runs one step of a KV-cache decoder session (prefill or decode) following the onnx-community protocol.</summary>
+public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
+{
+    public DecoderSpec Spec => spec;
+
+    public InferenceSession Session => session;
+
+    /// <summary>
+    /// Feed <paramref name="input"/> after <paramref name="past"/> (which is not disposed). attentionMask covers
+    /// past + input ([batch, past + length], 1 = real, 0 = left padding); positionIds are [batch, length].
+    /// </summary>
+    public StepOutput Run(StepInput input, long[] attentionMask, long[] positionIds, KvCache past, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var b = input.Batch;
+        var total = past.Length + input.Length;
+        if (attentionMask.Length != b * total) throw new ArgumentException($"attention mask has {attentionMask.Length} values, expected {b * total}");
+        var names = new List<string>(3 + spec.PastNames.Count);
+        var values = new List<OrtValue>(3 + spec.PastNames.Count);
+        var owned = new List<OrtValue>(3);
+        try
+        {
+            var tokens = input.Ids is not null
+                ? Tensors.Ids(session, spec.TokenInput, input.Ids, b, input.Length)
+                : Tensors.Float(input.Embeds!, b, input.Length, input.Width);
+            owned.Add(tokens);
+            names.Add(spec.TokenInput); values.Add(tokens);
+            var mask = Tensors.Int64(attentionMask, b, total);
+            owned.Add(mask);
+            names.Add("attention_mask"); values.Add(mask);
+            if (spec.HasPositionIds)
+            {
+                var pos = Tensors.Int64(positionIds, b, input.Length);
+                owned.Add(pos);
+                names.Add("position_ids"); values.Add(pos);
+            }
+            for (var i = 0; i < spec.PastNames.Count; i++) { names.Add(spec.PastNames[i]); values.Add(past.Values[i]); }
+
+            var outputNames = new List<string>(1 + spec.PresentNames.Count) { "logits" };
+            outputNames.AddRange(spec.PresentNames);
+            using var options = new RunOptions();
+            using var cancel = ct.Register(() => options.Terminate = true);
+            using var outputs = session.Run(options, names, values, outputNames);
+            ct.ThrowIfCancellationRequested();
+
+            var logits = outputs[0];
+            var shape = logits.GetTensorTypeAndShape().Shape;
+            var width = checked((int)shape[2]);
+            var seq = checked((int)shape[1]);
+            var all = logits.GetTensorDataAsSpan<float>();
+            var last = new float[b * width];
+            for (var r = 0; r < b; r++) all.Slice(((r * seq) + seq - 1) * width, width).CopyTo(last.AsSpan(r * width));
+
+            // The present.* values outlive the output collection: copy them into cache-owned tensors.
+            var presents = new OrtValue[spec.PresentNames.Count];
+            try
+            {
+                for (var i = 0; i < presents.Length; i++)
+                {
+                    var src = outputs[i + 1];
+                    var pshape = src.GetTensorTypeAndShape().Shape;
+                    presents[i] = OrtValue.CreateTensorValueFromMemory(src.GetTensorDataAsSpan<float>().ToArray(), pshape);
+                }
+            }
+            catch
+            {
+                foreach (var p in presents) p?.Dispose();
+                throw;
+            }
+            return new StepOutput(last, width, KvCache.Adopt(presents, b, total));
+        }
+        catch (OnnxRuntimeException) when (ct.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(ct);
+        }
+        finally
+        {
+            foreach (var v in owned) v.Dispose();
+        }
+    }
+
+    /// <summary>position_ids = cumsum(mask) - 1 over the full mask, 1 at padded positions; the last <paramref name="length"/> of each row.</summary>
+    public static long[] Positions(long[] mask, int batch, int length)
+    {
+        var total = mask.Length / batch;
+        var pos = new long[batch * length];
+        for (var b = 0; b < batch; b++)
+        {
+            long sum = 0;
+            for (var t = 0; t < total; t++)
+            {
+                sum += mask[b * total + t];
+                var j = t - (total - length);
+                if (j >= 0) pos[b * length + j] = mask[b * total + t] == 0 ? 1 : sum - 1;
+            }
+        }
+        return pos;
+    }
+}

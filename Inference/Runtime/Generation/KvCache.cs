@@ -1,0 +1,94 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace MultimodalHub.Inference.Runtime.Generation;
+
+/// <summary>
+/// The decoder's key/value cache: one OrtValue per past_key_values.* input (in <see cref="DecoderSpec.PastNames"/>
+/// order), each [batch, kv_heads, length, head_dim]. Owns its values. Attention mask and positions live with it, so a
+/// conversation's cache can be kept and extended later.
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    private readonly OrtValue[] _values;
+
+    private KvCache(OrtValue[] values, int batch, int length)
+    {
+        _values = values;
+        Batch = batch;
+        Length = length;
+    }
+
+    public int Batch { get; }
+
+    /// <summary>Cached positions (past_sequence_length).</summary>
+    public int Length { get; }
+
+    public IReadOnlyList<OrtValue> Values => _values;
+
+    /// <summary>Zero-length past for the prefill step: [batch, kv_heads, 0, head_dim].</summary>
+    public static KvCache Empty(DecoderSpec spec, int batch)
+    {
+        var values = new OrtValue[spec.PastNames.Count];
+        for (var i = 0; i < values.Length; i++)
+            values[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [batch, spec.NumKvHeads, 0, spec.HeadDim]);
+        return new KvCache(values, batch, 0);
+    }
+
+    /// <summary>Take ownership of the present.* outputs of a step.</summary>
+    public static KvCache Adopt(OrtValue[] presents, int batch, int length) => new(presents, batch, length);
+
+    /// <summary>A new cache whose row r is this cache's row rows[r] (beam search reordering, batch expansion).</summary>
+    public KvCache Gather(IReadOnlyList<int> rows)
+    {
+        var values = new OrtValue[_values.Length];
+        try
+        {
+            for (var i = 0; i < _values.Length; i++)
+            {
+                var shape = _values[i].GetTensorTypeAndShape().Shape;
+                var rowSize = checked((int)(shape[1] * shape[2] * shape[3]));
+                var src = _values[i].GetTensorDataAsSpan<float>();
+                var dst = new float[rows.Count * rowSize];
+                for (var r = 0; r < rows.Count; r++) src.Slice(rows[r] * rowSize, rowSize).CopyTo(dst.AsSpan(r * rowSize));
+                values[i] = OrtValue.CreateTensorValueFromMemory(dst, [rows.Count, shape[1], shape[2], shape[3]]);
+            }
+        }
+        catch
+        {
+            foreach (var v in values) v?.Dispose();
+            throw;
+        }
+        return new KvCache(values, rows.Count, Length);
+    }
+
+    /// <summary>A new cache holding only the first <paramref name="length"/> positions (a shorter shared prefix).</summary>
+    public KvCache Truncate(int length)
+    {
+        if (length > Length || length < 0) throw new ArgumentOutOfRangeException(nameof(length));
+        var values = new OrtValue[_values.Length];
+        try
+        {
+            for (var i = 0; i < _values.Length; i++)
+            {
+                var shape = _values[i].GetTensorTypeAndShape().Shape;
+                var (rows, seq, dim) = (checked((int)(shape[0] * shape[1])), (int)shape[2], (int)shape[3]);
+                var src = _values[i].GetTensorDataAsSpan<float>();
+                var dst = new float[rows * length * dim];
+                for (var r = 0; r < rows; r++) src.Slice(r * seq * dim, length * dim).CopyTo(dst.AsSpan(r * length * dim));
+                values[i] = OrtValue.CreateTensorValueFromMemory(dst, [shape[0], shape[1], length, dim]);
+            }
+        }
+        catch
+        {
+            foreach (var v in values) v?.Dispose();
+            throw;
+        }
+        return new KvCache(values, Batch, length);
+    }
+
+    public void Dispose()
+    {
+        foreach (var v in _values) v.Dispose();
+    }
+}

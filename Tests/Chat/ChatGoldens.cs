@@ -1,0 +1,60 @@
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using MultimodalHub.Inference.Runtime.Generation;
+using MultimodalHub.Tests.Support;
+
+namespace MultimodalHub.Tests.Chat;
+
+/// <summary>shapes-chat goldens/conversations.json and the decoder session, loaded once per test class.</summary>
+public sealed class ChatModelFixture : IDisposable
+{
+    public ChatModelFixture()
+    {
+        var dir = Repo.Model("shapes-chat");
+        using var so = new SessionOptions { IntraOpNumThreads = 1 };
+        Session = new InferenceSession(Path.Combine(dir, "onnx", "model.onnx"), so);
+        Spec = DecoderSpec.From(Session, Path.Combine(dir, "config.json"));
+        Runner = new DecoderRunner(Session, Spec);
+        Defaults = GenerationDefaults.Load(dir);
+        Goldens = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "goldens", "conversations.json")));
+    }
+
+    public InferenceSession Session { get; }
+    public DecoderSpec Spec { get; }
+    public DecoderRunner Runner { get; }
+    public GenerationDefaults Defaults { get; }
+    public JsonDocument Goldens { get; }
+
+    /// <summary>Ids the tokenizer can produce (tokenizer.json's vocab + added tokens).</summary>
+    public int TokenizerVocab { get; } = CountVocab(Repo.Model("shapes-chat", "tokenizer.json"));
+
+    public IEnumerable<JsonElement> Conversations => Goldens.RootElement.GetProperty("conversations").EnumerateArray();
+
+    public JsonElement Conversation(string name) => Conversations.First(c => c.GetProperty("name").GetString() == name);
+
+    public static int[] Ints(JsonElement e) => e.EnumerateArray().Select(x => x.GetInt32()).ToArray();
+
+    public GenerationOutput Greedy(IReadOnlyList<IReadOnlyList<int>> prompts, int maxNew, bool useCache = true)
+    {
+        var pad = Defaults.PadId ?? 0;
+        var (ids, mask, _) = GenerationLoop.LeftPad(prompts, pad);
+        var samplers = prompts.Select(_ => new TokenSampler(SamplingOptions.GreedyDefault(maxNew), TokenizerVocab)).ToArray();
+        var settings = new GenerationSettings(samplers, Defaults.EosIds.ToHashSet(), maxNew, pad, useCache);
+        return GenerationLoop.Run(Runner, new GenerationInput(StepInput.OfIds(ids, prompts.Count), mask, prompts), settings,
+            next => StepInput.OfIds(next, prompts.Count), null, CancellationToken.None);
+    }
+
+    private static int CountVocab(string path)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        var ids = doc.RootElement.GetProperty("model").GetProperty("vocab").EnumerateObject().Select(p => p.Value.GetInt32()).ToList();
+        ids.AddRange(doc.RootElement.GetProperty("added_tokens").EnumerateArray().Select(t => t.GetProperty("id").GetInt32()));
+        return ids.Max() + 1;
+    }
+
+    public void Dispose()
+    {
+        Session.Dispose();
+        Goldens.Dispose();
+    }
+}
