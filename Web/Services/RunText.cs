@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MultimodalHub.Contracts;
+using MultimodalHub.Data.Entities;
+
+namespace MultimodalHub.Web.Services;
+
+/// <summary>Formatting of stored runs: parameters as JSON and as A1111's "parameters" text, timings, labels.</summary>
+public static class RunText
+{
+    public static readonly JsonSerializerOptions Json = HubJson.Create();
+
+    public static string ToJson<T>(T value) => JsonSerializer.Serialize(value, Json);
+
+    /// <summary>The run's parameters as (name, value) pairs in stored order, for detail views.</summary>
+    public static IReadOnlyList<(string Name, string Value)> Parameters(string? json)
+    {
+        var list = new List<(string, string)>();
+        if (string.IsNullOrWhiteSpace(json)) return list;
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) return list;
+            foreach (var p in doc.RootElement.EnumerateObject())
+                list.Add((p.Name, p.Value.ValueKind switch
+                {
+                    JsonValueKind.String => p.Value.GetString() ?? "",
+                    JsonValueKind.Array => string.Join(", ", p.Value.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString() : e.GetRawText())),
+                    _ => p.Value.GetRawText(),
+                }));
+        }
+        catch (JsonException) { }
+        return list;
+    }
+
+    public static string? Get(string? json, string name) =>
+        Parameters(json).Where(p => p.Name == name).Select(p => p.Value).FirstOrDefault();
+
+    /// <summary>AUTOMATIC1111's PNG "parameters" text: prompt, negative prompt line, then "Key: value, ..." settings.</summary>
+    public static string A1111Parameters(Run run)
+    {
+        var p = Parameters(run.ParametersJson).ToDictionary(x => x.Name, x => x.Value);
+        var sb = new StringBuilder(run.Prompt ?? "");
+        if (!string.IsNullOrEmpty(run.NegativePrompt)) sb.Append("\nNegative prompt: ").Append(run.NegativePrompt);
+        var settings = new List<string>();
+        void Add(string label, string key) { if (p.TryGetValue(key, out var v) && v.Length > 0) settings.Add($"{label}: {v}"); }
+        Add("Steps", "steps");
+        Add("Sampler", "scheduler");
+        Add("CFG scale", "guidance_scale");
+        Add("Seed", "seed");
+        if (p.TryGetValue("width", out var w) && p.TryGetValue("height", out var h)) settings.Add($"Size: {w}x{h}");
+        settings.Add($"Model: {run.Model}");
+        sb.Append('\n').Append(string.Join(", ", settings));
+        return sb.ToString();
+    }
+
+    public static string Duration(Run run) => run.Started is { } s && run.Finished is { } f
+        ? Ms((f - s).TotalMilliseconds)
+        : run.Finished is { } f2 ? Ms((f2 - run.Created).TotalMilliseconds) : "";
+
+    public static string Ms(double ms) => ms >= 1000
+        ? (ms / 1000).ToString("0.00", CultureInfo.InvariantCulture) + " s"
+        : ms.ToString("0", CultureInfo.InvariantCulture) + " ms";
+
+    public static string KindName(RunKind kind) => kind switch
+    {
+        RunKind.Classify => "classify",
+        RunKind.Caption => "caption",
+        RunKind.Vqa => "vqa",
+        RunKind.Imagine => "imagine",
+        RunKind.Chat => "chat",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>A readable message for any failure of a page action (never an exception page).</summary>
+    public static string Describe(Exception e) => e switch
+    {
+        MultimodalHub.Web.Client.InferenceUnavailableException u => u.Message,
+        MultimodalHub.Web.Client.InferenceProblemException p when p.Status == System.Net.HttpStatusCode.NotFound && p.Title.Contains("route", StringComparison.OrdinalIgnoreCase)
+            => "This engine is not available in the running inference service.",
+        MultimodalHub.Web.Client.InferenceProblemException p => p.Field is null ? p.Message : $"{p.Message} (field: {p.Field})",
+        MultimodalHub.Data.Services.InvalidImageException i => i.Message,
+        _ => "Unexpected error: " + e.Message,
+    };
+}
