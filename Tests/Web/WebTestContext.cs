@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Sockets;
+using Bunit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using MudBlazor.Services;
+using MultimodalHub.Data;
+using MultimodalHub.Web.Client;
+using MultimodalHub.Web.Hosting;
+using MultimodalHub.Web.Services;
+
+namespace MultimodalHub.Tests.Web;
+
+/// <summary>A bunit context with the web app's real services: MudBlazor, the typed inference client over the given
+/// HttpClient (a real inference host, or a closed port), and the real Data layer on a temporary SQLite file.</summary>
+public sealed class WebTestContext : BunitContext
+{
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "hub-bunit-" + Guid.NewGuid().ToString("N")[..10]);
+
+    public WebTestContext(HttpClient inference)
+    {
+        JSInterop.Mode = JSRuntimeMode.Loose;
+        Services.AddMudServices();
+        Services.AddLogging();
+        Services.AddSingleton(TimeProvider.System);
+        Services.AddSingleton(inference);
+        Services.AddSingleton<InferenceClient>(sp => new InferenceClient(inference, Options.Create(new InferenceClientOptions { ReadTimeout = TimeSpan.FromSeconds(10) })));
+        Services.AddSingleton<InferenceHealth>();
+        Services.Configure<WebOptions>(_ => { });
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Data:DatabasePath"] = Path.Combine(_dataDir, "hub.db"),
+            ["Data:BlobPath"] = Path.Combine(_dataDir, "blobs"),
+        }).Build();
+        Services.AddHubData(config);
+        SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
+    }
+
+    public async Task MigrateAsync() => await Services.MigrateHubDataAsync();
+
+    /// <summary>An HttpClient aimed at a loopback port nothing listens on.</summary>
+    public static HttpClient ClosedPortClient()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(5) };
+    }
+
+    protected override async ValueTask DisposeAsyncCore()
+    {
+        await base.DisposeAsyncCore();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dataDir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
