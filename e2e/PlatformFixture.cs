@@ -77,6 +77,7 @@ public sealed class PlatformFixture : IAsyncLifetime
             ViewportSize = new ViewportSize { Width = 1366, Height = 900 },
         });
         context.SetDefaultTimeout(30_000);
+        Assertions.SetDefaultExpectTimeout(20_000);
         var page = await context.NewPageAsync();
         var errors = new List<string>();
         page.Console += (_, m) => { if (m.Type == "error") lock (errors) errors.Add(m.Text); };

@@ -66,6 +66,8 @@ public static class WebHost
         if (!app.Environment.IsDevelopment())
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         app.UseStatusCodePagesWithReExecute("/not-found");
+        app.UseShareNotFound();
+        app.UseRouting();
         app.UseHttpMetrics();
         app.UseAntiforgery();
 

@@ -1,0 +1,98 @@
+using Microsoft.Playwright;
+
+namespace MultimodalHub.E2E;
+
+/// <summary>The engines through the browser, on the real platform.</summary>
+public sealed class FlowTests(PlatformFixture platform)
+{
+    [Fact]
+    public async Task Classify_an_uploaded_golden_image_ranks_red_circle_first()
+    {
+        var (context, page, _) = await platform.NewPageAsync();
+        await using var __ = context;
+        await page.GotoAsync("/classify");
+        await PlatformFixture.WaitInteractiveAsync(page);
+        await page.Locator("input[type=file]").SetInputFilesAsync(Path.Combine(PlatformFixture.RepoRoot, "models", "clip-shapes", "goldens", "image0.png"));
+        await Assertions.Expect(page.GetByTestId("input-image")).ToHaveCountAsync(1);
+        await page.GetByTestId("classify").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("score-label").First).ToHaveTextAsync("red circle", new() { Timeout = 60_000 });
+        await PlatformFixture.ScreenshotAsync(page, "classify");
+    }
+
+    [Fact]
+    public async Task Chat_streams_an_answer()
+    {
+        var (context, page, _) = await platform.NewPageAsync();
+        await using var __ = context;
+        await page.GotoAsync("/chat");
+        await PlatformFixture.WaitInteractiveAsync(page);
+        await page.GetByTestId("chat-input").FillAsync("count from one to five");
+        await page.GetByTestId("send").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("user-message")).ToHaveTextAsync("count from one to five");
+        await Assertions.Expect(page.GetByTestId("assistant-message")).ToContainTextAsync("five", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("timings")).ToContainTextAsync("tokens/s", new() { Timeout = 30_000 });
+        await PlatformFixture.ScreenshotAsync(page, "chat");
+        // The conversation is stored: a reload shows it again.
+        await page.ReloadAsync();
+        await Assertions.Expect(page.GetByTestId("assistant-message")).ToContainTextAsync("five");
+    }
+
+    [Fact]
+    public async Task Imagine_then_gallery_then_share_then_revoke()
+    {
+        var (context, page, _) = await platform.NewPageAsync();
+        await using var __ = context;
+        await page.GotoAsync("/imagine");
+        await PlatformFixture.WaitInteractiveAsync(page);
+        await page.GetByTestId("prompt").FillAsync("a red circle");
+        await page.GetByTestId("seed").FillAsync("7");
+        await page.GetByTestId("seed-lock").ClickAsync();
+        await page.GetByTestId("generate").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("result-image")).ToHaveCountAsync(1, new() { Timeout = 120_000 });
+        await Assertions.Expect(page.GetByTestId("progress")).ToContainTextAsync("seed 7");
+        await PlatformFixture.ScreenshotAsync(page, "imagine");
+
+        await page.GotoAsync("/gallery");
+        await PlatformFixture.WaitInteractiveAsync(page);
+        var item = page.Locator("[data-testid=gallery-item]", new() { HasText = "a red circle" }).First;
+        await Assertions.Expect(item).ToBeVisibleAsync();
+        await PlatformFixture.ScreenshotAsync(page, "gallery");
+        await item.ClickAsync();
+        await Assertions.Expect(page.GetByTestId("details-parameters")).ToContainTextAsync("a red circle");
+        await Assertions.Expect(page.GetByTestId("details-parameters")).ToContainTextAsync("7");
+        await page.GetByTestId("share").ClickAsync();
+        await page.GetByTestId("share-create").ClickAsync();
+        var url = await page.GetByTestId("share-url").InputValueAsync();
+        Assert.Matches(@"/s/[A-Za-z0-9_-]{22,}$", url);
+
+        // A fresh browser context (no cookies) sees the image and its parameters, read-only.
+        var (viewerContext, viewer, _) = await platform.NewPageAsync();
+        await using (viewerContext)
+        {
+            var shared = await viewer.GotoAsync(url);
+            Assert.Equal(200, shared!.Status);
+            await Assertions.Expect(viewer.GetByTestId("shared-image")).ToHaveCountAsync(1);
+            await Assertions.Expect(viewer.GetByTestId("shared-parameters")).ToContainTextAsync("a red circle");
+            await Assertions.Expect(viewer.Locator("meta[property='og:image']")).ToHaveCountAsync(1);
+            var img = await viewer.GetByTestId("shared-image").EvaluateAsync<int>("i => i.naturalWidth");
+            Assert.True(img > 0, "the shared image loads");
+            await PlatformFixture.ScreenshotAsync(viewer, "shared");
+        }
+
+        await page.GotoAsync("/shared");
+        await PlatformFixture.WaitInteractiveAsync(page);
+        await Assertions.Expect(page.GetByTestId("link-views").First).ToHaveTextAsync("1");
+        await page.GetByTestId("revoke").First.ClickAsync();
+        await Assertions.Expect(page.GetByTestId("revoke")).ToHaveCountAsync(0);
+
+        var (afterContext, after, _) = await platform.NewPageAsync();
+        await using (afterContext)
+        {
+            var revoked = await after.GotoAsync(url);
+            Assert.Equal(404, revoked!.Status);
+            await Assertions.Expect(after.GetByTestId("not-found")).ToBeVisibleAsync();
+            var unknown = await after.GotoAsync("/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+            Assert.Equal(404, unknown!.Status);
+        }
+    }
+}
