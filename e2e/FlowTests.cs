@@ -20,6 +20,21 @@ public sealed class FlowTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task Describe_captions_an_image_then_answers_a_question()
+    {
+        var (context, page, _) = await platform.NewPageAsync();
+        await using var __ = context;
+        await page.GotoAsync("/describe");
+        await PlatformFixture.WaitInteractiveAsync(page);
+        await page.Locator("input[type=file]").SetInputFilesAsync(Path.Combine(PlatformFixture.RepoRoot, "models", "shapes-vlm", "goldens", "g1_red_circle_caption.png"));
+        await Assertions.Expect(page.GetByTestId("caption")).ToHaveTextAsync("a large red circle in the center", new() { Timeout = 60_000 });
+        await page.GetByTestId("question-input").FillAsync("what shape is it?");
+        await page.GetByTestId("ask").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("answer")).ToHaveTextAsync("circle", new() { Timeout = 60_000 });
+        await PlatformFixture.ScreenshotAsync(page, "describe");
+    }
+
+    [Fact]
     public async Task Chat_streams_an_answer()
     {
         var (context, page, _) = await platform.NewPageAsync();
@@ -57,6 +72,13 @@ public sealed class FlowTests(PlatformFixture platform)
         var item = page.Locator("[data-testid=gallery-item]", new() { HasText = "a red circle" }).First;
         await Assertions.Expect(item).ToBeVisibleAsync();
         await PlatformFixture.ScreenshotAsync(page, "gallery");
+        // Full-text search finds it by its prompt; a query matching nothing shows nothing.
+        await page.GetByTestId("gallery-search").FillAsync("nothingmatchesthis");
+        await page.GetByTestId("gallery-search").PressAsync("Enter");
+        await Assertions.Expect(page.GetByTestId("gallery-item")).ToHaveCountAsync(0);
+        await page.GetByTestId("gallery-search").FillAsync("red circle");
+        await page.GetByTestId("gallery-search").PressAsync("Enter");
+        await Assertions.Expect(item).ToBeVisibleAsync();
         await item.ClickAsync();
         await Assertions.Expect(page.GetByTestId("details-parameters")).ToContainTextAsync("a red circle");
         await Assertions.Expect(page.GetByTestId("details-parameters")).ToContainTextAsync("7");
