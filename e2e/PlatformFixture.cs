@@ -92,6 +92,14 @@ public sealed class PlatformFixture : IAsyncLifetime
     public static async Task ScreenshotAsync(IPage page, string name) =>
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Artifacts, name + ".png"), FullPage = true });
 
+    /// <summary>Kills the inference process (whole tree) to simulate a crash; Web keeps running.</summary>
+    public void KillInference()
+    {
+        var p = _processes[0];
+        if (!p.HasExited) p.Kill(entireProcessTree: true);
+        p.WaitForExit(10_000);
+    }
+
     public async ValueTask DisposeAsync()
     {
         try { if (Browser is not null) await Browser.CloseAsync(); } catch (PlaywrightException) { }
