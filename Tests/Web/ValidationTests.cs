@@ -13,7 +13,8 @@ public sealed class ValidationTests(InferenceFixture inference) : IClassFixture<
         await ctx.MigrateAsync();
         ctx.Render<MudBlazor.MudPopoverProvider>();
         var page = ctx.Render<Imagine>();
-        page.Find("[data-testid=generate]").Click();
+        page.WaitForAssertion(() => Assert.Contains("ddim", page.Markup)); // schedulers listed by the real service
+        await page.InvokeAsync(() => page.Find("[data-testid=generate]").Click());
         page.WaitForAssertion(() => Assert.Contains("Type a prompt", page.Find("[data-testid=imagine-error]").TextContent));
         Assert.Empty(page.FindAll("[data-testid=progress]"));
     }
@@ -26,7 +27,7 @@ public sealed class ValidationTests(InferenceFixture inference) : IClassFixture<
         ctx.Render<MudBlazor.MudPopoverProvider>();
         var page = ctx.Render<Classify>();
         Assert.Equal(24, page.FindAll("[data-testid=labels] .mud-chip").Count);
-        page.Find("[data-testid=classify]").Click();
+        await page.InvokeAsync(() => page.Find("[data-testid=classify]").Click());
         page.WaitForAssertion(() => Assert.Contains("Add at least one image", page.Find("[data-testid=classify-error]").TextContent));
     }
 
@@ -38,7 +39,7 @@ public sealed class ValidationTests(InferenceFixture inference) : IClassFixture<
         ctx.Render<MudBlazor.MudPopoverProvider>();
         var page = ctx.Render<MultimodalHub.Web.Components.Pages.Chat>();
         page.WaitForAssertion(() => Assert.Contains("shapes-chat", page.Find("[data-testid=model-card]").TextContent + page.Markup));
-        page.Find("[data-testid=send]").Click();
+        await page.InvokeAsync(() => page.Find("[data-testid=send]").Click());
         page.WaitForAssertion(() => Assert.Contains("Type a message first", page.Find("[data-testid=chat-error]").TextContent));
         Assert.Empty(page.FindAll("[data-testid=user-message]"));
     }
