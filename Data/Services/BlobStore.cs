@@ -85,7 +85,16 @@ internal sealed class BlobStore(
         if (OpenRead(thumbPath) is { } cached)
             return new BlobContent(cached, ImageFormats.Webp, cached.Length);
 
-        var source = await File.ReadAllBytesAsync(_paths.ImagePath(image.Sha256, image.Extension), ct);
+        byte[] source;
+        try
+        {
+            source = await File.ReadAllBytesAsync(_paths.ImagePath(image.Sha256, image.Extension), ct);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            logger.LogWarning("Image {Sha256} has a row but no file in the blob folder", sha256);
+            return null;
+        }
         var thumb = MakeThumbnail(source, size);
         await EnsureFileAsync(thumbPath, thumb, ct);
         logger.LogDebug("Generated {Size}px thumbnail for {Sha256}", size, sha256);

@@ -4,7 +4,7 @@ using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Data.Services;
 
-internal sealed class ChatStore(IDbContextFactory<HubDbContext> dbs, TimeProvider time) : IChatStore
+internal sealed class ChatStore(IDbContextFactory<HubDbContext> dbs, IBlobStore blobs, TimeProvider time) : IChatStore
 {
     private static readonly string[] Roles = ["system", "user", "assistant"];
 
@@ -102,7 +102,17 @@ internal sealed class ChatStore(IDbContextFactory<HubDbContext> dbs, TimeProvide
 
     public async Task<bool> DeleteAsync(long sessionId, CancellationToken ct = default)
     {
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        return await db.ChatSessions.Where(s => s.Id == sessionId).ExecuteDeleteAsync(ct) == 1;
+        List<string> images;
+        await using (var db = await dbs.CreateDbContextAsync(ct))
+        {
+            images = await db.ChatMessages.Where(m => m.SessionId == sessionId && m.ImageSha256 != null)
+                .Select(m => m.ImageSha256!).Distinct().ToListAsync(ct);
+            // Messages cascade; runs of the conversation stay in history (their ChatSessionId is cleared).
+            if (await db.ChatSessions.Where(s => s.Id == sessionId).ExecuteDeleteAsync(ct) == 0)
+                return false;
+        }
+        foreach (var sha in images)
+            await blobs.DeleteIfUnreferencedAsync(sha, ct);
+        return true;
     }
 }

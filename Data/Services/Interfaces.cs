@@ -93,6 +93,7 @@ public interface IChatStore
     Task<ChatSession?> GetAsync(long sessionId, CancellationToken ct = default);
     Task<IReadOnlyList<ChatSessionSummary>> ListAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
     Task<bool> RenameAsync(long sessionId, string title, CancellationToken ct = default);
+    /// <summary>Deletes the conversation and its messages (attached images go when nothing else uses them); its runs stay in history.</summary>
     Task<bool> DeleteAsync(long sessionId, CancellationToken ct = default);
 }
 

@@ -96,6 +96,12 @@ public sealed class RunStoreTests
         Assert.NotNull(await hub.Blobs.GetAsync(b.Sha256, Ct));
         Assert.NotNull(await hub.Blobs.GetAsync(c.Sha256, Ct));
         Assert.Null((await hub.Ratings.ListAbVotesAsync(ct: Ct)).Single().RunA); // the vote stays, its run link is cleared
+
+        var chatRun = await hub.Runs.CreateAsync(new(RunKind.Vqa, "shapes-vlm", "what is this?", ChatSessionId: chat.Id), Ct);
+        Assert.True(await hub.Chats.DeleteAsync(chat.Id, Ct));
+        Assert.Null(await hub.Chats.GetAsync(chat.Id, Ct));
+        Assert.Null(await hub.Blobs.GetAsync(c.Sha256, Ct));                      // only the chat used it
+        Assert.Null((await hub.Runs.GetAsync(chatRun.Id, Ct))!.ChatSessionId);    // the run stays in history
     }
 
     [Fact]
