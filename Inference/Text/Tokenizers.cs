@@ -1,6 +1,8 @@
 namespace MultimodalHub.Inference.Text;
 
-// API contract of the shared text stack (issue #4). The implementation replaces these stubs; engines code against them.
+// API contract of the shared text stack (issue #4). Engines code against these types.
+// Pipeline files: TokenizerJson.cs (reads the model's files) → Normalizers.cs → PreTokenizers.cs →
+// BpeTextTokenizer.cs (added tokens, BPE via Microsoft.ML.Tokenizers, post-processor, decode) → StreamingDecoder.cs.
 
 /// <summary>A tokenizer loaded from a model's own files (tokenizer.json, or vocab.json + merges.txt).</summary>
 public interface ITextTokenizer
@@ -27,18 +29,39 @@ public sealed record PaddedIds(long[] InputIds, long[] AttentionMask);
 public static class TokenizerLoader
 {
     /// <summary>Load the tokenizer of a model folder (or sub-folder such as sd's tokenizer/).</summary>
-    public static ITextTokenizer Load(string directory) => throw new NotImplementedException("issue #4");
+    /// <exception cref="FileNotFoundException">Neither tokenizer.json nor vocab.json + merges.txt is in the folder.</exception>
+    /// <exception cref="NotSupportedException">The tokenizer.json uses a component this stack does not implement (named in the message).</exception>
+    public static ITextTokenizer Load(string directory) => new BpeTextTokenizer(TokenizerSpecReader.Read(directory));
 
-    /// <summary>CLIP encoding padded/truncated to maxLength (default: model_max_length from tokenizer_config.json, else 77).</summary>
-    public static PaddedIds EncodePadded(this ITextTokenizer tokenizer, string text, int maxLength = 77) => throw new NotImplementedException("issue #4");
-}
-
-/// <summary>Decodes a growing id stream to text, emitting only complete UTF-8 characters.</summary>
-public sealed class StreamingDecoder(ITextTokenizer tokenizer, bool skipSpecialTokens = true)
-{
-    /// <summary>Add one id; returns the new text that is complete (possibly empty).</summary>
-    public string Push(int id) => throw new NotImplementedException("issue #4");
-
-    /// <summary>Whatever is left at the end (replacement characters for an unfinished byte sequence).</summary>
-    public string Flush() => throw new NotImplementedException("issue #4");
+    /// <summary>
+    /// CLIP encoding padded/truncated to maxLength (default: model_max_length from tokenizer_config.json, else 77):
+    /// the post-processor's tokens (bos/eos) are always kept; the text's tokens are truncated to fit; padding with the pad token, mask 0.
+    /// </summary>
+    public static PaddedIds EncodePadded(this ITextTokenizer tokenizer, string text, int? maxLength = null)
+    {
+        int length = maxLength ?? (tokenizer as BpeTextTokenizer)?.ModelMaxLength ?? 77;
+        if (length < 1) throw new ArgumentOutOfRangeException(nameof(maxLength), length, "maxLength must be at least 1.");
+        IReadOnlyList<int> ids;
+        int padId;
+        if (tokenizer is BpeTextTokenizer bpe)
+        {
+            ids = bpe.EncodeTruncated(text, length);
+            padId = bpe.PadId ?? bpe.EosId ?? 0;
+        }
+        else
+        {
+            var all = tokenizer.Encode(text, addSpecialTokens: true);
+            ids = all.Count <= length ? all : [.. all.Take(length - 1), all[^1]];
+            padId = all.Count > 0 ? all[^1] : 0;
+        }
+        var inputIds = new long[length];
+        var mask = new long[length];
+        for (int i = 0; i < length; i++)
+        {
+            bool real = i < ids.Count;
+            inputIds[i] = real ? ids[i] : padId;
+            mask[i] = real ? 1 : 0;
+        }
+        return new PaddedIds(inputIds, mask);
+    }
 }

@@ -1,0 +1,17 @@
+using System.Text.Json;
+using MultimodalHub.Tests.Support;
+
+namespace MultimodalHub.Tests.Text;
+
+/// <summary>Golden files of the bundled models, parsed once.</summary>
+internal static class Goldens
+{
+    public static JsonElement Load(string model, string file) =>
+        JsonDocument.Parse(File.ReadAllBytes(Repo.Model(model, "goldens", file))).RootElement;
+
+    public static int[] Ints(this JsonElement e) => [.. e.EnumerateArray().Select(x => x.GetInt32())];
+
+    public static long[] Longs(this JsonElement e) => [.. e.EnumerateArray().Select(x => x.GetInt64())];
+
+    public static string Str(this JsonElement e, string name) => e.GetProperty(name).GetString()!;
+}
