@@ -1,11 +1,21 @@
 namespace MultimodalHub.Inference.Imaging;
 
-// API contract of the shared image stack (issue #4). The implementation replaces these stubs; engines code against them.
+// The shared image stack (issue #4): public types. Decoding and encoding are in ImageCodec.cs, the checks made before
+// decoding in ImageGuards.cs, PIL's resampling in PilResize.cs and CLIPImageProcessor in ClipImageProcessor.cs.
 
 /// <summary>A decoded 8-bit RGB image, rows top to bottom, interleaved R,G,B.</summary>
-public sealed record RgbImage(int Width, int Height, byte[] Pixels);
+public sealed record RgbImage(int Width, int Height, byte[] Pixels)
+{
+    /// <summary>An image of the given size filled with one colour.</summary>
+    public static RgbImage Filled(int width, int height, byte r, byte g, byte b)
+    {
+        var pixels = new byte[checked(width * height * 3)];
+        for (var i = 0; i < pixels.Length; i += 3) { pixels[i] = r; pixels[i + 1] = g; pixels[i + 2] = b; }
+        return new RgbImage(width, height, pixels);
+    }
+}
 
-/// <summary>Guard rails applied before and while decoding untrusted bytes.</summary>
+/// <summary>Guard rails applied before and while decoding untrusted bytes (configuration section "Limits:Images").</summary>
 public sealed class ImageLimits
 {
     public long MaxBytes { get; set; } = 20 * 1024 * 1024;
@@ -15,26 +25,8 @@ public sealed class ImageLimits
 /// <summary>Bad image input (corrupt, truncated, too large, unsupported): a clear message, becomes HTTP 400.</summary>
 public sealed class ImageRejectedException(string field, string message) : MultimodalHub.Inference.Runtime.InvalidRequestException(field, message);
 
-public static class ImageCodec
-{
-    /// <summary>Decode PNG/JPEG/WebP/GIF(first frame)/BMP with EXIF orientation applied, to RGB.</summary>
-    public static RgbImage Decode(ReadOnlySpan<byte> bytes, ImageLimits limits, string field = "image") => throw new NotImplementedException("issue #4");
+/// <summary>The container formats the hub decodes.</summary>
+public enum ImageFormat { Png, Jpeg, WebP, Gif, Bmp }
 
-    /// <summary>Encode as PNG, with optional tEXt chunks (e.g. "parameters" as A1111 writes them).</summary>
-    public static byte[] EncodePng(RgbImage image, IReadOnlyDictionary<string, string>? text = null) => throw new NotImplementedException("issue #4");
-}
-
-/// <summary>CLIPImageProcessor semantics from preprocessor_config.json (PIL bicubic resize, center crop, rescale, normalize, CHW).</summary>
-public sealed class ClipImageProcessor
-{
-    public static ClipImageProcessor Load(string preprocessorConfigPath) => throw new NotImplementedException("issue #4");
-
-    /// <summary>Output side (crop size), e.g. 224.</summary>
-    public int Size => throw new NotImplementedException("issue #4");
-
-    /// <summary>float32 CHW [3, Size, Size] for one image.</summary>
-    public float[] Preprocess(RgbImage image) => throw new NotImplementedException("issue #4");
-
-    /// <summary>float32 NCHW [N, 3, Size, Size] for a batch.</summary>
-    public float[] PreprocessBatch(IReadOnlyList<RgbImage> images) => throw new NotImplementedException("issue #4");
-}
+/// <summary>What the header of an image says, read without decoding its pixels.</summary>
+public sealed record ImageHeader(ImageFormat Format, int Width, int Height);

@@ -1,0 +1,191 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using MultimodalHub.Inference.Imaging;
+using SkiaSharp;
+
+namespace MultimodalHub.Tests.Imaging;
+
+/// <summary>Images made by the tests: shapes drawn with SkiaSharp, encoded files, and hand-built broken ones.</summary>
+public static class TestImages
+{
+    /// <summary>An RGB image with a coloured shape on a plain background, drawn with SkiaSharp.</summary>
+    public static RgbImage Shape(string shape, SKColor color, SKColor background, int width = 64, int height = 64,
+        float cx = 0.5f, float cy = 0.5f, float size = 0.35f)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        using var canvas = new SKCanvas(bitmap);
+        canvas.Clear(background);
+        using var paint = new SKPaint { Color = color, IsAntialias = true, Style = SKPaintStyle.Fill };
+        var s = Math.Min(width, height);
+        float x = cx * width, y = cy * height, r = size * s;
+        switch (shape)
+        {
+            case "circle": canvas.DrawCircle(x, y, r, paint); break;
+            case "square": canvas.DrawRect(x - r * 0.85f, y - r * 0.85f, r * 1.7f, r * 1.7f, paint); break;
+            case "triangle":
+                using (var path = new SKPath())
+                {
+                    path.MoveTo(x, y - r);
+                    path.LineTo(x + r * 0.95f, y + r * 0.8f);
+                    path.LineTo(x - r * 0.95f, y + r * 0.8f);
+                    path.Close();
+                    canvas.DrawPath(path, paint);
+                }
+                break;
+            case "star":
+                using (var path = new SKPath())
+                {
+                    for (var i = 0; i < 10; i++)
+                    {
+                        var radius = i % 2 == 0 ? r : r * 0.45f;
+                        var angle = -Math.PI / 2 + i * Math.PI / 5;
+                        var px = x + radius * (float)Math.Cos(angle);
+                        var py = y + radius * (float)Math.Sin(angle);
+                        if (i == 0) path.MoveTo(px, py); else path.LineTo(px, py);
+                    }
+                    path.Close();
+                    canvas.DrawPath(path, paint);
+                }
+                break;
+            default: throw new ArgumentException(shape);
+        }
+        canvas.Flush();
+        var rgba = bitmap.Bytes; // opaque background: premultiplied = straight colours
+        var rgb = new byte[width * height * 3];
+        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3) { rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2]; }
+        return new RgbImage(width, height, rgb);
+    }
+
+    public static readonly IReadOnlyDictionary<string, SKColor> Colors = new Dictionary<string, SKColor>
+    {
+        ["red"] = new(220, 30, 30), ["green"] = new(30, 170, 50), ["blue"] = new(30, 60, 220),
+        ["yellow"] = new(240, 220, 30), ["purple"] = new(140, 40, 170), ["orange"] = new(250, 140, 20),
+    };
+
+    /// <summary>Encode RGB(A) pixels with SkiaSharp (PNG, JPEG, WebP).</summary>
+    public static byte[] Encode(RgbImage image, SKEncodedImageFormat format, int quality = 95)
+    {
+        var rgba = new byte[image.Width * image.Height * 4];
+        for (int i = 0, j = 0; i < image.Pixels.Length; i += 3, j += 4)
+        {
+            rgba[j] = image.Pixels[i]; rgba[j + 1] = image.Pixels[i + 1]; rgba[j + 2] = image.Pixels[i + 2]; rgba[j + 3] = 255;
+        }
+        return EncodeRgba(rgba, image.Width, image.Height, SKAlphaType.Opaque, format, quality);
+    }
+
+    public static byte[] EncodeRgba(byte[] rgba, int width, int height, SKAlphaType alpha, SKEncodedImageFormat format, int quality = 95)
+    {
+        using var image = SKImage.FromPixelCopy(new SKImageInfo(width, height, SKColorType.Rgba8888, alpha), rgba);
+        using var data = image.Encode(format, quality);
+        return data.ToArray();
+    }
+
+    /// <summary>A JPEG with an EXIF APP1 segment carrying only the Orientation tag.</summary>
+    public static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
+    {
+        var tiff = new byte[8 + 2 + 12 + 4];
+        "MM\0*"u8.CopyTo(tiff);
+        BinaryPrimitives.WriteUInt32BigEndian(tiff.AsSpan(4), 8);
+        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(8), 1); // one entry
+        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(10), 0x0112); // Orientation
+        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(12), 3); // SHORT
+        BinaryPrimitives.WriteUInt32BigEndian(tiff.AsSpan(14), 1);
+        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(18), orientation);
+        var payload = "Exif\0\0"u8.ToArray().Concat(tiff).ToArray();
+        var segment = new byte[4 + payload.Length];
+        segment[0] = 0xFF; segment[1] = 0xE1;
+        BinaryPrimitives.WriteUInt16BigEndian(segment.AsSpan(2), (ushort)(payload.Length + 2));
+        payload.CopyTo(segment, 4);
+        return [.. jpeg[..2], .. segment, .. jpeg[2..]];
+    }
+
+    /// <summary>A PNG whose IHDR claims the given size, with a tiny IDAT and IEND (no real pixel data).</summary>
+    public static byte[] PngClaiming(int width, int height)
+    {
+        using var ms = new MemoryStream();
+        ms.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
+        var ihdr = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
+        ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
+        Chunk(ms, "IHDR"u8, ihdr);
+        Chunk(ms, "IDAT"u8, [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        Chunk(ms, "IEND"u8, []);
+        return ms.ToArray();
+    }
+
+    /// <summary>A valid PNG whose IDAT payload is replaced with garbage of the same length (CRCs fixed up).</summary>
+    public static byte[] PngWithGarbageData(byte[] png)
+    {
+        var result = (byte[])png.Clone();
+        var pos = 8;
+        while (pos + 12 <= result.Length)
+        {
+            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(result.AsSpan(pos));
+            if (result.AsSpan(pos + 4, 4).SequenceEqual("IDAT"u8))
+            {
+                var random = new Random(7);
+                random.NextBytes(result.AsSpan(pos + 8 + 2, length - 2)); // keep the zlib header
+                var crc = new Crc32();
+                crc.Append(result.AsSpan(pos + 4, 4 + length));
+                BinaryPrimitives.WriteUInt32BigEndian(result.AsSpan(pos + 8 + length), crc.GetCurrentHashAsUInt32());
+            }
+            pos += 12 + length;
+        }
+        return result;
+    }
+
+    /// <summary>A 24-bit BMP (bottom-up rows, BGR, rows padded to 4 bytes).</summary>
+    public static byte[] Bmp(RgbImage image)
+    {
+        var rowSize = (image.Width * 3 + 3) / 4 * 4;
+        var size = 54 + rowSize * image.Height;
+        var bmp = new byte[size];
+        "BM"u8.CopyTo(bmp);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(2), size);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(10), 54);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(14), 40);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(18), image.Width);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(22), image.Height);
+        BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(26), 1);
+        BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(28), 24);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(34), rowSize * image.Height);
+        for (var y = 0; y < image.Height; y++)
+            for (var x = 0; x < image.Width; x++)
+            {
+                var s = (y * image.Width + x) * 3;
+                var d = 54 + (image.Height - 1 - y) * rowSize + x * 3;
+                bmp[d] = image.Pixels[s + 2]; bmp[d + 1] = image.Pixels[s + 1]; bmp[d + 2] = image.Pixels[s];
+            }
+        return bmp;
+    }
+
+    /// <summary>A 1x1 GIF89a with two frames: red (global palette), then blue (local palette).</summary>
+    public static byte[] TwoFrameGif() =>
+    [
+        .. "GIF89a"u8, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, // 1x1, global colour table of 2
+        0xFF, 0x00, 0x00, 0x00, 0x00, 0x00, // red, black
+        0x21, 0xF9, 0x04, 0x00, 0x0A, 0x00, 0x00, 0x00, // graphic control: 100 ms
+        0x2C, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, // frame 1
+        0x02, 0x02, 0x44, 0x01, 0x00,
+        0x21, 0xF9, 0x04, 0x00, 0x0A, 0x00, 0x00, 0x00,
+        0x2C, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x80, // frame 2 with a local table of 2
+        0x00, 0x00, 0xFF, 0x00, 0x00, 0x00, // blue, black
+        0x02, 0x02, 0x44, 0x01, 0x00,
+        0x3B,
+    ];
+
+    private static void Chunk(Stream s, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
+    {
+        Span<byte> word = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(word, (uint)data.Length);
+        s.Write(word);
+        s.Write(type);
+        s.Write(data);
+        var crc = new Crc32();
+        crc.Append(type);
+        crc.Append(data);
+        BinaryPrimitives.WriteUInt32BigEndian(word, crc.GetCurrentHashAsUInt32());
+        s.Write(word);
+    }
+}
