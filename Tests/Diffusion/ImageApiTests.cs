@@ -105,6 +105,7 @@ public sealed class ImageApiTests(InferenceFixture fixture) : IClassFixture<Infe
     [InlineData("size", "big")]
     [InlineData("size", "4096x4096")]
     [InlineData("size", "32x32")]
+    [InlineData("size", "64x72")]
     [InlineData("scheduler", "bogus")]
     [InlineData("response_format", "url")]
     [InlineData("prompt", "")]
@@ -162,6 +163,17 @@ public sealed class ImageApiTests(InferenceFixture fixture) : IClassFixture<Infe
         Assert.Equal(6, result.GetProperty("timings").GetProperty("unet_runs").GetInt32());
         Assert.True(result.GetProperty("parameters").GetProperty("img2img").GetBoolean());
         Assert.Equal(new[] { 251, 201, 151, 101, 51, 1 }, result.GetProperty("parameters").GetProperty("timesteps").EnumerateArray().Select(e => e.GetInt32()));
+    }
+
+    [Fact]
+    public async Task Non_square_sizes_work()
+    {
+        using var client = fixture.Factory.CreateClient();
+        var body = Body(steps: 2);
+        body["size"] = "96x64";
+        var png = Png(await GenerateAsync(client, body));
+        Assert.Equal(96, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)));
+        Assert.Equal(64, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20)));
     }
 
     [Fact]

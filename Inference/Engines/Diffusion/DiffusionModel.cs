@@ -50,6 +50,9 @@ public sealed class DiffusionModel : IDisposable
         LatentChannels = sampleShape.Length == 4 && sampleShape[1] > 0 ? sampleShape[1]
             : (int)(Number(unet, "in_channels") ?? Number(vae, "latent_channels") ?? 4);
         var sampleSize = (int)(Number(unet, "sample_size") ?? 64);
+        // The UNet halves the latent once per down block after the first; the skip concatenations need even sizes there.
+        var unetLevels = unet?.TryGetProperty("block_out_channels", out var ubc) == true && ubc.ValueKind == JsonValueKind.Array ? ubc.GetArrayLength() : 4;
+        SizeMultiple = VaeScaleFactor * (1 << Math.Max(0, unetLevels - 1));
         DefaultWidth = DefaultHeight = sampleSize * VaeScaleFactor;
         TextOutput = TextEncoder.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : TextEncoder.OutputNames[0];
         TextInput = TextEncoder.InputMetadata.ContainsKey("input_ids") ? "input_ids" : TextEncoder.InputNames[0];
@@ -71,6 +74,9 @@ public sealed class DiffusionModel : IDisposable
     public int DefaultWidth { get; }
     public int DefaultHeight { get; }
     public int MaxTokens { get; }
+
+    /// <summary>Width and height must be multiples of this: VAE factor x 2^(UNet down blocks - 1) (16 here, 64 for SD 1.5).</summary>
+    public int SizeMultiple { get; }
     public string TextInput { get; }
     public string TextOutput { get; }
     public UnetInputs UnetNames { get; }

@@ -111,7 +111,7 @@ public sealed class DiffusionService(
                     preview(imageIndex, step.Step, step.Preview());
             });
             var image = SdPipeline.Decode(model, latents, plan.Width, plan.Height, timings);
-            var png = DiffusionImages.EncodePng(image, new Dictionary<string, string> { ["parameters"] = A1111Parameters(plan, seeds[i]) });
+            var png = ImageCodec.EncodePng(image, new Dictionary<string, string> { ["parameters"] = A1111Parameters(plan, seeds[i]) });
             var generated = new GeneratedImage(Convert.ToBase64String(png), seeds[i], revised);
             images.Add(generated);
             cb?.Image?.Invoke(i, generated);

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using MultimodalHub.Contracts;
+using MultimodalHub.Inference.Imaging;
 using MultimodalHub.Inference.Runtime;
 
 namespace MultimodalHub.Inference.Engines.Diffusion;
@@ -87,7 +88,7 @@ public sealed class ImageJob
     }
 
     internal void Preview(int image, int step, Imaging.RgbImage preview) =>
-        Emit("preview", new ImageJobPreviewEvent(Id, image + 1, step, preview.Width, preview.Height, Convert.ToBase64String(DiffusionImages.EncodePng(preview))));
+        Emit("preview", new ImageJobPreviewEvent(Id, image + 1, step, preview.Width, preview.Height, Convert.ToBase64String(ImageCodec.EncodePng(preview))));
 
     internal void Image(int image, GeneratedImage data) => Emit("image", new ImageJobImageEvent(Id, image + 1, data));
 

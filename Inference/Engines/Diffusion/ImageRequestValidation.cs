@@ -65,8 +65,8 @@ public static class ImageRequestValidation
         var (width, height) = r.Size is { } size && !size.Equals("auto", StringComparison.OrdinalIgnoreCase)
             ? ParseSize(size, o)
             : (loaded.DefaultWidth, loaded.DefaultHeight);
-        if (width % loaded.VaeScaleFactor != 0 || height % loaded.VaeScaleFactor != 0)
-            throw new InvalidRequestException("size", $"width and height must be multiples of {loaded.VaeScaleFactor}.");
+        if (width % loaded.SizeMultiple != 0 || height % loaded.SizeMultiple != 0)
+            throw new InvalidRequestException("size", $"Model '{model.Id}' needs width and height in multiples of {loaded.SizeMultiple} ({width}x{height} is not).");
         var scheduler = r.Scheduler is { } s ? SchedulerCatalog.Normalize(s)! : loaded.DefaultScheduler;
         var steps = r.Steps ?? (scheduler == "lcm" ? SchedulerCatalog.Get("lcm").DefaultSteps : o.DefaultSteps);
         if (scheduler == "lcm" && steps > loaded.Scheduler.OriginalInferenceSteps)
