@@ -125,16 +125,47 @@ public static class PilResize
         ForRows(outHeight, image.Width * c.KSize, yy =>
         {
             int ymin = c.Bounds[yy * 2], count = c.Bounds[yy * 2 + 1], kOffset = yy * c.KSize;
-            var dstRow = yy * stride;
-            for (var i = 0; i < stride; i++)
+            // Accumulate whole source rows (sequential memory, SIMD), then round/clip once: the same integer sums as PIL.
+            var acc = System.Buffers.ArrayPool<int>.Shared.Rent(stride);
+            try
             {
-                var s = 1 << (PrecisionBits - 1);
-                var p = ymin * stride + i;
-                for (var y = 0; y < count; y++, p += stride) s += src[p] * c.Weights[kOffset + y];
-                dst[dstRow + i] = Clip8(s);
+                acc.AsSpan(0, stride).Fill(1 << (PrecisionBits - 1));
+                for (var y = 0; y < count; y++)
+                    AddScaledRow(src.AsSpan((ymin + y) * stride, stride), c.Weights[kOffset + y], acc.AsSpan(0, stride));
+                var dstRow = yy * stride;
+                for (var i = 0; i < stride; i++) dst[dstRow + i] = Clip8(acc[i]);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<int>.Shared.Return(acc);
             }
         });
         return new RgbImage(image.Width, outHeight, dst);
+    }
+
+    /// <summary>acc[i] += row[i] * weight, widening bytes to ints with System.Numerics.Vector where available.</summary>
+    private static void AddScaledRow(ReadOnlySpan<byte> row, int weight, Span<int> acc)
+    {
+        var i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated && row.Length >= System.Numerics.Vector<byte>.Count)
+        {
+            var w = new System.Numerics.Vector<int>(weight);
+            var n = System.Numerics.Vector<int>.Count;
+            var accVectors = System.Runtime.InteropServices.MemoryMarshal.Cast<int, System.Numerics.Vector<int>>(acc);
+            for (; i + System.Numerics.Vector<byte>.Count <= row.Length; i += System.Numerics.Vector<byte>.Count)
+            {
+                var bytes = new System.Numerics.Vector<byte>(row[i..]);
+                System.Numerics.Vector.Widen(bytes, out var lo, out var hi);
+                System.Numerics.Vector.Widen(lo, out var a, out var b);
+                System.Numerics.Vector.Widen(hi, out var c2, out var d);
+                var v = i / n;
+                accVectors[v] += System.Numerics.Vector.AsVectorInt32(a) * w;
+                accVectors[v + 1] += System.Numerics.Vector.AsVectorInt32(b) * w;
+                accVectors[v + 2] += System.Numerics.Vector.AsVectorInt32(c2) * w;
+                accVectors[v + 3] += System.Numerics.Vector.AsVectorInt32(d) * w;
+            }
+        }
+        for (; i < row.Length; i++) acc[i] += row[i] * weight;
     }
 
     /// <summary>Rows in parallel when there is enough work to pay for it; each row is independent, so results are identical.</summary>
