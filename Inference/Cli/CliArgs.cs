@@ -14,22 +14,26 @@ public sealed class CliArgs
     public CliArgs(IEnumerable<string> args, IReadOnlySet<string>? flags = null)
     {
         var positional = new List<string>();
-        using var e = args.GetEnumerator();
-        while (e.MoveNext())
+        var list = args.ToList();
+        for (var i = 0; i < list.Count; i++)
         {
-            var a = e.Current;
+            var a = list[i];
             if (!a.StartsWith("--", StringComparison.Ordinal)) { positional.Add(a); continue; }
             var name = a[2..];
             string? inline = null;
             var eq = name.IndexOf('=');
             if (eq >= 0) { inline = name[(eq + 1)..]; name = name[..eq]; }
             if (inline is null && flags?.Contains(name) == true) { _flags.Add(name); continue; }
-            var value = inline ?? (e.MoveNext() ? e.Current : throw new CliUsageException($"--{name} needs a value."));
-            if (!_options.TryGetValue(name, out var list)) _options[name] = list = [];
-            list.Add(value);
+            // An option with no value after it (last, or followed by another --option) is a switch, e.g. `--json`.
+            if (inline is null && (i + 1 >= list.Count || IsOption(list[i + 1]))) { _flags.Add(name); continue; }
+            var value = inline ?? list[++i];
+            if (!_options.TryGetValue(name, out var values)) _options[name] = values = [];
+            values.Add(value);
         }
         Positional = positional;
     }
+
+    private static bool IsOption(string s) => s.Length > 2 && s.StartsWith("--", StringComparison.Ordinal) && !char.IsDigit(s[2]) && s[2] != '.';
 
     public string? Get(string name) => _options.TryGetValue(name, out var v) ? v[^1] : null;
 
@@ -37,7 +41,8 @@ public sealed class CliArgs
 
     public bool Has(string name) => _flags.Contains(name) || _options.ContainsKey(name);
 
-    public string Required(string name) => Get(name) ?? throw new CliUsageException($"--{name} is required.");
+    public string Required(string name) => Get(name)
+        ?? throw new CliUsageException(_flags.Contains(name) ? $"--{name} needs a value." : $"--{name} is required.");
 
     public int GetInt(string name, int fallback) => Get(name) is { } s
         ? int.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new CliUsageException($"--{name} must be an integer, not '{s}'.")

@@ -36,7 +36,11 @@ public static class DeltaPump
         }, linked.Token);
         try
         {
-            await foreach (var d in channel.Reader.ReadAllAsync(linked.Token)) await onDelta(d, linked.Token);
+            await foreach (var d in channel.Reader.ReadAllAsync(linked.Token))
+            {
+                linked.Token.ThrowIfCancellationRequested(); // buffered deltas are not delivered after cancellation
+                await onDelta(d, linked.Token);
+            }
         }
         catch
         {
