@@ -12,7 +12,7 @@ public sealed class FlowTests(PlatformFixture platform)
         await using var __ = context;
         await page.GotoAsync("/classify");
         await PlatformFixture.WaitInteractiveAsync(page);
-        await page.Locator("input[type=file]").SetInputFilesAsync(Path.Combine(PlatformFixture.RepoRoot, "models", "clip-shapes", "goldens", "image0.png"));
+        await page.Locator("input[type=file]").Last.SetInputFilesAsync(Path.Combine(PlatformFixture.RepoRoot, "models", "clip-shapes", "goldens", "image0.png"));
         await Assertions.Expect(page.GetByTestId("input-image")).ToHaveCountAsync(1);
         await page.GetByTestId("classify").ClickAsync();
         await Assertions.Expect(page.GetByTestId("score-label").First).ToHaveTextAsync("red circle", new() { Timeout = 60_000 });
@@ -26,12 +26,31 @@ public sealed class FlowTests(PlatformFixture platform)
         await using var __ = context;
         await page.GotoAsync("/describe");
         await PlatformFixture.WaitInteractiveAsync(page);
-        await page.Locator("input[type=file]").SetInputFilesAsync(Path.Combine(PlatformFixture.RepoRoot, "models", "shapes-vlm", "goldens", "g1_red_circle_caption.png"));
+        await page.Locator("input[type=file]").Last.SetInputFilesAsync(Path.Combine(PlatformFixture.RepoRoot, "models", "shapes-vlm", "goldens", "g1_red_circle_caption.png"));
         await Assertions.Expect(page.GetByTestId("caption")).ToHaveTextAsync("a large red circle in the center", new() { Timeout = 60_000 });
         await page.GetByTestId("question-input").FillAsync("what shape is it?");
         await page.GetByTestId("ask").ClickAsync();
         await Assertions.Expect(page.GetByTestId("answer")).ToHaveTextAsync("circle", new() { Timeout = 60_000 });
         await PlatformFixture.ScreenshotAsync(page, "describe");
+    }
+
+    [Fact]
+    public async Task Bad_uploads_get_a_readable_message()
+    {
+        var (context, page, errors) = await platform.NewPageAsync();
+        await using var __ = context;
+        await page.GotoAsync("/classify");
+        await PlatformFixture.WaitInteractiveAsync(page);
+        await page.Locator("input[type=file]").Last.SetInputFilesAsync(new FilePayload { Name = "notes.png", MimeType = "image/png", Buffer = "this is not an image"u8.ToArray() });
+        await Assertions.Expect(page.GetByTestId("upload-error")).ToContainTextAsync("notes.png");
+        var png = await File.ReadAllBytesAsync(Path.Combine(PlatformFixture.RepoRoot, "models", "clip-shapes", "goldens", "image0.png"));
+        await page.Locator("input[type=file]").Last.SetInputFilesAsync(new FilePayload { Name = "truncated.png", MimeType = "image/png", Buffer = png[..(png.Length / 3)] });
+        await Assertions.Expect(page.GetByTestId("upload-error")).ToContainTextAsync("truncated.png");
+        await Assertions.Expect(page.GetByTestId("input-image")).ToHaveCountAsync(0);
+        // The circuit survived: the page still works.
+        await page.GetByTestId("classify").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("classify-error")).ToContainTextAsync("Add at least one image");
+        Assert.Empty(await page.Locator("#blazor-error-ui:visible").AllAsync());
     }
 
     [Fact]
@@ -78,6 +97,12 @@ public sealed class FlowTests(PlatformFixture platform)
         await Assertions.Expect(page.GetByTestId("gallery-item")).ToHaveCountAsync(0);
         await page.GetByTestId("gallery-search").FillAsync("red circle");
         await page.GetByTestId("gallery-search").PressAsync("Enter");
+        await Assertions.Expect(item).ToBeVisibleAsync();
+        // Semantic search through CLIP: the gallery's images are embedded on demand and ranked against the text.
+        await page.GetByTestId("semantic").CheckAsync();
+        await Assertions.Expect(page.Locator("[data-testid=gallery-item]").First).ToContainTextAsync("red circle");
+        await page.ReloadAsync();
+        await PlatformFixture.WaitInteractiveAsync(page);
         await Assertions.Expect(item).ToBeVisibleAsync();
         await item.ClickAsync();
         await Assertions.Expect(page.GetByTestId("details-parameters")).ToContainTextAsync("a red circle");

@@ -55,6 +55,25 @@ public static class RunText
         return sb.ToString();
     }
 
+    /// <summary>Stored classification scores ([[{label, score}...] per image]) as "red circle 98.3%, ..." per image.</summary>
+    public static IReadOnlyList<string> LabelSummary(string? json, int top = 5)
+    {
+        var lines = new List<string>();
+        if (string.IsNullOrWhiteSpace(json)) return lines;
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var images = doc.RootElement.ValueKind == JsonValueKind.Array && doc.RootElement.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Array)
+                ? doc.RootElement.EnumerateArray().ToList()
+                : [doc.RootElement];
+            foreach (var image in images)
+                lines.Add(string.Join(", ", image.EnumerateArray().Take(top).Select(l =>
+                    $"{l.GetProperty("label").GetString()} {l.GetProperty("score").GetDouble() * 100:0.0}%")));
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException) { lines.Add(json); }
+        return lines;
+    }
+
     public static string Duration(Run run) => run.Started is { } s && run.Finished is { } f
         ? Ms((f - s).TotalMilliseconds)
         : run.Finished is { } f2 ? Ms((f2 - run.Created).TotalMilliseconds) : "";
