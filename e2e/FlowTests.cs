@@ -35,6 +35,32 @@ public sealed class FlowTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task AB_vote_between_two_settings_ranks_them_and_exports_a_preference_pair()
+    {
+        var (context, page, _) = await platform.NewPageAsync();
+        await using var __ = context;
+        await page.GotoAsync("/imagine?prompt=a%20green%20star");
+        await PlatformFixture.WaitInteractiveAsync(page);
+        foreach (var steps in new[] { "8", "20" })
+        {
+            await page.GetByTestId("steps").FillAsync(steps);
+            await page.GetByTestId("steps").PressAsync("Tab");
+            await page.GetByTestId("generate").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("generate")).ToBeEnabledAsync(new() { Timeout = 120_000 });
+            await Assertions.Expect(page.GetByTestId("imagine-error")).ToHaveCountAsync(0);
+            await Assertions.Expect(page.GetByTestId("progress")).ToContainTextAsync($"{steps} steps");
+        }
+        await page.GotoAsync("/ratings");
+        await PlatformFixture.WaitInteractiveAsync(page);
+        await Assertions.Expect(page.GetByTestId("ab")).ToContainTextAsync("a green star");
+        await page.GetByTestId("vote-a").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("elo").Locator("tbody tr")).ToHaveCountAsync(2);
+        var export = await context.APIRequest.GetAsync("/ratings/preferences.jsonl");
+        Assert.Equal(200, export.Status);
+        Assert.Contains("\"prompt\":\"a green star\"", await export.TextAsync());
+    }
+
+    [Fact]
     public async Task Bad_uploads_get_a_readable_message()
     {
         var (context, page, errors) = await platform.NewPageAsync();

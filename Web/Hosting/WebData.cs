@@ -37,6 +37,13 @@ public static class WebData
             var ext = content.MimeType == "image/png" ? "png" : content.MimeType.Split('/')[^1];
             return Results.File(bytes, content.MimeType, $"hub-{(source?.Id.ToString() ?? sha256[..12])}.{ext}");
         });
+        // Preference pairs (A/B votes and thumbs) as JSONL, for reward-model or DPO training sets.
+        app.MapGet("/ratings/preferences.jsonl", async (HttpContext http, IRatingService ratings, CancellationToken ct) =>
+        {
+            http.Response.ContentType = "application/jsonl; charset=utf-8";
+            http.Response.Headers.ContentDisposition = "attachment; filename=\"preferences.jsonl\"";
+            await ratings.ExportPreferencePairsAsync(http.Response.Body, ct: ct);
+        });
         return app;
     }
 }
