@@ -55,6 +55,7 @@ public sealed class FlowTests(PlatformFixture platform)
         await Assertions.Expect(page.GetByTestId("ab")).ToContainTextAsync("a green star");
         await page.GetByTestId("vote-a").ClickAsync();
         await Assertions.Expect(page.GetByTestId("elo").Locator("tbody tr")).ToHaveCountAsync(2);
+        await PlatformFixture.ScreenshotAsync(page, "ratings");
         var export = await context.APIRequest.GetAsync("/ratings/preferences.jsonl");
         Assert.Equal(200, export.Status);
         Assert.Contains("\"prompt\":\"a green star\"", await export.TextAsync());
@@ -100,7 +101,7 @@ public sealed class FlowTests(PlatformFixture platform)
     [Fact]
     public async Task Imagine_then_gallery_then_share_then_revoke()
     {
-        var (context, page, _) = await platform.NewPageAsync();
+        var (context, page, errors) = await platform.NewPageAsync();
         await using var __ = context;
         await page.GotoAsync("/imagine");
         await PlatformFixture.WaitInteractiveAsync(page);
@@ -152,6 +153,10 @@ public sealed class FlowTests(PlatformFixture platform)
             await PlatformFixture.ScreenshotAsync(viewer, "shared");
         }
 
+        await page.GotoAsync("/history");
+        await Assertions.Expect(page.GetByTestId("run-status").First).ToHaveTextAsync("succeeded");
+        await PlatformFixture.ScreenshotAsync(page, "history");
+
         await page.GotoAsync("/shared");
         await PlatformFixture.WaitInteractiveAsync(page);
         await Assertions.Expect(page.GetByTestId("link-views").First).ToHaveTextAsync("1");
@@ -167,5 +172,6 @@ public sealed class FlowTests(PlatformFixture platform)
             var unknown = await after.GotoAsync("/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
             Assert.Equal(404, unknown!.Status);
         }
+        Assert.DoesNotContain(errors, e => e.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
     }
 }
