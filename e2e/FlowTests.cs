@@ -12,7 +12,7 @@ public sealed class FlowTests(PlatformFixture platform)
         await using var __ = context;
         await page.GotoAsync("/classify");
         await PlatformFixture.WaitInteractiveAsync(page);
-        await page.Locator("input[type=file]").Last.SetInputFilesAsync(Path.Combine(PlatformFixture.RepoRoot, "models", "clip-shapes", "goldens", "image0.png"));
+        await PlatformFixture.UploadAsync(page, page.GetByTestId("input-image"), PlatformFixture.PngFile(Path.Combine(PlatformFixture.RepoRoot, "models", "clip-shapes", "goldens", "image0.png")));
         await Assertions.Expect(page.GetByTestId("input-image")).ToHaveCountAsync(1);
         await page.GetByTestId("classify").ClickAsync();
         await Assertions.Expect(page.GetByTestId("score-label").First).ToHaveTextAsync("red circle", new() { Timeout = 60_000 });
@@ -26,7 +26,7 @@ public sealed class FlowTests(PlatformFixture platform)
         await using var __ = context;
         await page.GotoAsync("/describe");
         await PlatformFixture.WaitInteractiveAsync(page);
-        await page.Locator("input[type=file]").Last.SetInputFilesAsync(Path.Combine(PlatformFixture.RepoRoot, "models", "shapes-vlm", "goldens", "g1_red_circle_caption.png"));
+        await PlatformFixture.UploadAsync(page, page.GetByTestId("describe-image"), PlatformFixture.PngFile(Path.Combine(PlatformFixture.RepoRoot, "models", "shapes-vlm", "goldens", "g1_red_circle_caption.png")));
         await Assertions.Expect(page.GetByTestId("caption")).ToHaveTextAsync("a large red circle in the center", new() { Timeout = 60_000 });
         await page.GetByTestId("question-input").FillAsync("what shape is it?");
         await page.GetByTestId("ask").ClickAsync();
@@ -68,7 +68,7 @@ public sealed class FlowTests(PlatformFixture platform)
         await using var __ = context;
         await page.GotoAsync("/classify");
         await PlatformFixture.WaitInteractiveAsync(page);
-        await page.Locator("input[type=file]").Last.SetInputFilesAsync(new FilePayload { Name = "notes.png", MimeType = "image/png", Buffer = "this is not an image"u8.ToArray() });
+        await PlatformFixture.UploadAsync(page, page.GetByTestId("upload-error"), new FilePayload { Name = "notes.png", MimeType = "image/png", Buffer = "this is not an image"u8.ToArray() });
         await Assertions.Expect(page.GetByTestId("upload-error")).ToContainTextAsync("notes.png");
         var png = await File.ReadAllBytesAsync(Path.Combine(PlatformFixture.RepoRoot, "models", "clip-shapes", "goldens", "image0.png"));
         await page.Locator("input[type=file]").Last.SetInputFilesAsync(new FilePayload { Name = "truncated.png", MimeType = "image/png", Buffer = png[..(png.Length / 3)] });

@@ -89,6 +89,24 @@ public sealed class PlatformFixture : IAsyncLifetime
     public static Task WaitInteractiveAsync(IPage page) =>
         page.Locator("body[data-interactive='1']").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached });
 
+    /// <summary>Sets files on the page's file input until <paramref name="done"/> shows up: right after the circuit
+    /// starts, InputFile's own JS set-up may not have finished, and a change event then goes unseen.</summary>
+    public static async Task UploadAsync(IPage page, ILocator done, params FilePayload[] files)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await page.Locator("input[type=file]").Last.SetInputFilesAsync(files);
+            try
+            {
+                await Assertions.Expect(done.First).ToBeVisibleAsync(new() { Timeout = attempt < 4 ? 5_000 : 20_000 });
+                return;
+            }
+            catch (PlaywrightException) when (attempt < 4) { }
+        }
+    }
+
+    public static FilePayload PngFile(string path) => new() { Name = Path.GetFileName(path), MimeType = "image/png", Buffer = System.IO.File.ReadAllBytes(path) };
+
     public static async Task ScreenshotAsync(IPage page, string name) =>
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Artifacts, name + ".png"), FullPage = true });
 
