@@ -96,6 +96,19 @@ public sealed class FlowTests(PlatformFixture platform)
         // The conversation is stored: a reload shows it again.
         await page.ReloadAsync();
         await Assertions.Expect(page.GetByTestId("assistant-message")).ToContainTextAsync("five");
+        var firstUrl = page.Url;
+
+        // Edit and resend: a new branch holding the edited question and its own answer; the original stays.
+        await PlatformFixture.WaitInteractiveAsync(page);
+        await page.GetByTestId("edit-message").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("chat-input")).ToHaveValueAsync("count from one to five");
+        Assert.NotEqual(firstUrl, page.Url);
+        await page.GetByTestId("chat-input").FillAsync("count from one to three");
+        await page.GetByTestId("send").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("assistant-message")).ToContainTextAsync("three", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("user-message")).ToHaveCountAsync(1);
+        await page.GotoAsync(firstUrl);
+        await Assertions.Expect(page.GetByTestId("user-message")).ToHaveTextAsync("count from one to five");
     }
 
     [Fact]
