@@ -42,6 +42,7 @@ public sealed class LayoutAndHomeTests(InferenceFixture inference) : IClassFixtu
         await using var ctx = new WebTestContext(WebTestContext.ClosedPortClient());
         var layout = ctx.Render<MainLayout>(p => p.Add(x => x.Body, b => b.AddMarkupContent(0, "<p>page</p>")));
         layout.WaitForAssertion(() => Assert.Contains("unreachable", layout.Find("[data-testid=inference-unreachable]").TextContent), TimeSpan.FromSeconds(30));
+        Assert.Contains("connection refused", layout.Find("[data-testid=inference-unreachable]").TextContent);
 
         var home = ctx.Render<Home>();
         home.WaitForAssertion(() => Assert.Equal("unreachable", home.Find("[data-testid=service-status]").TextContent.Trim()), TimeSpan.FromSeconds(30));

@@ -65,7 +65,7 @@ public sealed class InferenceHealth(IServiceScopeFactory scopes, ILogger<Inferen
         }
         catch (InferenceUnavailableException e)
         {
-            return new InferenceHealthState(true, false, null, [], e.Message, time.GetUtcNow());
+            return new InferenceHealthState(true, false, null, [], $"{e.BaseUrl}: {e.Reason}.", time.GetUtcNow());
         }
         catch (InferenceProblemException e)
         {
