@@ -1,4 +1,135 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using MultimodalHub.Data.Entities;
+
 namespace MultimodalHub.Data;
 
-/// <summary>Placeholder until the data model lands.</summary>
-public static class DataAssembly;
+public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbContext(options)
+{
+    public DbSet<Owner> Owners => Set<Owner>();
+    public DbSet<StoredImage> Images => Set<StoredImage>();
+    public DbSet<Run> Runs => Set<Run>();
+    public DbSet<RunImage> RunImages => Set<RunImage>();
+    public DbSet<ChatSession> ChatSessions => Set<ChatSession>();
+    public DbSet<ChatMessageEntity> ChatMessages => Set<ChatMessageEntity>();
+    public DbSet<ShareLink> ShareLinks => Set<ShareLink>();
+    public DbSet<ShareLinkItem> ShareLinkItems => Set<ShareLinkItem>();
+    public DbSet<AbVote> AbVotes => Set<AbVote>();
+    public DbSet<Embedding> Embeddings => Set<Embedding>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder builder)
+    {
+        // SQLite cannot order or compare DateTimeOffset stored as text; store UTC unix milliseconds instead.
+        builder.Properties<DateTimeOffset>().HaveConversion<UnixMillisecondsConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder b)
+    {
+        b.Entity<Owner>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasMaxLength(64);
+            e.Property(x => x.DisplayName).HasMaxLength(200);
+            e.HasData(new Owner { Id = Owner.LocalId, DisplayName = "Local user", Created = DateTimeOffset.UnixEpoch });
+        });
+
+        b.Entity<StoredImage>(e =>
+        {
+            e.HasKey(x => x.Sha256);
+            e.Property(x => x.Sha256).HasMaxLength(64);
+            e.Property(x => x.MimeType).HasMaxLength(32);
+            e.Ignore(x => x.Extension);
+            e.HasIndex(x => x.Created);
+        });
+
+        b.Entity<Run>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Kind).HasConversion<string>().HasMaxLength(16);
+            e.Property(x => x.Status).HasConversion<string>().HasMaxLength(16);
+            e.Property(x => x.Rating).HasConversion<int>();
+            e.Property(x => x.Model).HasMaxLength(200);
+            e.Ignore(x => x.Duration);
+            e.Ignore(x => x.IsFinished);
+            e.HasOne<Owner>().WithMany().HasForeignKey(x => x.OwnerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<ChatSession>().WithMany().HasForeignKey(x => x.ChatSessionId).OnDelete(DeleteBehavior.SetNull);
+            e.HasOne<Run>().WithMany().HasForeignKey(x => x.ParentRunId).OnDelete(DeleteBehavior.SetNull);
+            e.HasIndex(x => new { x.OwnerId, x.Created });
+            e.HasIndex(x => x.Status);
+            e.HasIndex(x => new { x.Kind, x.Created });
+            e.HasIndex(x => x.Model);
+        });
+
+        b.Entity<RunImage>(e =>
+        {
+            e.HasKey(x => new { x.RunId, x.Role, x.Position });
+            e.Property(x => x.Role).HasConversion<string>().HasMaxLength(8);
+            e.HasOne(x => x.Run).WithMany(x => x.Images).HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne(x => x.Image).WithMany().HasForeignKey(x => x.ImageSha256).OnDelete(DeleteBehavior.Restrict);
+            e.HasIndex(x => x.ImageSha256);
+        });
+
+        b.Entity<ChatSession>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.HasOne<Owner>().WithMany().HasForeignKey(x => x.OwnerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasIndex(x => new { x.OwnerId, x.Updated });
+        });
+
+        b.Entity<ChatMessageEntity>(e =>
+        {
+            e.ToTable("ChatMessages");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Role).HasMaxLength(16);
+            e.HasOne(x => x.Session).WithMany(x => x.Messages).HasForeignKey(x => x.SessionId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<StoredImage>().WithMany().HasForeignKey(x => x.ImageSha256).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<Run>().WithMany().HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.SetNull);
+            e.HasIndex(x => new { x.SessionId, x.Position }).IsUnique();
+            e.HasIndex(x => x.ImageSha256);
+        });
+
+        b.Entity<ShareLink>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Token).HasMaxLength(64);
+            e.Property(x => x.Kind).HasConversion<string>().HasMaxLength(16);
+            e.HasIndex(x => x.Token).IsUnique();
+            e.HasOne<Owner>().WithMany().HasForeignKey(x => x.OwnerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasIndex(x => new { x.OwnerId, x.Created });
+        });
+
+        b.Entity<ShareLinkItem>(e =>
+        {
+            e.HasKey(x => new { x.ShareLinkId, x.Position });
+            e.HasOne(x => x.ShareLink).WithMany(x => x.Items).HasForeignKey(x => x.ShareLinkId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne(x => x.Run).WithMany().HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => x.RunId);
+        });
+
+        b.Entity<AbVote>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Winner).HasConversion<string>().HasMaxLength(8);
+            e.HasOne<Owner>().WithMany().HasForeignKey(x => x.OwnerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<StoredImage>().WithMany().HasForeignKey(x => x.ImageA).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<StoredImage>().WithMany().HasForeignKey(x => x.ImageB).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<Run>().WithMany().HasForeignKey(x => x.RunA).OnDelete(DeleteBehavior.SetNull);
+            e.HasOne<Run>().WithMany().HasForeignKey(x => x.RunB).OnDelete(DeleteBehavior.SetNull);
+            e.HasIndex(x => x.ImageA);
+            e.HasIndex(x => x.ImageB);
+            e.HasIndex(x => x.Created);
+        });
+
+        b.Entity<Embedding>(e =>
+        {
+            e.HasKey(x => new { x.ImageSha256, x.ModelId });
+            e.Property(x => x.ModelId).HasMaxLength(200);
+            e.HasOne<StoredImage>().WithMany().HasForeignKey(x => x.ImageSha256).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => x.ModelId);
+        });
+    }
+
+    private sealed class UnixMillisecondsConverter() : ValueConverter<DateTimeOffset, long>(
+        v => v.ToUnixTimeMilliseconds(),
+        v => DateTimeOffset.FromUnixTimeMilliseconds(v));
+}

@@ -4,13 +4,18 @@ using MultimodalHub.Inference.Runtime;
 
 namespace MultimodalHub.Inference.Hosting;
 
-/// <summary>/healthz, /readyz and GET /v1/models.</summary>
+/// <summary>/healthz, /readyz and GET /v1/models[/id].</summary>
 public static class CoreEndpoints
 {
     public static IEndpointRouteBuilder MapCoreEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).WithTags("health").ExcludeFromDescription();
         app.MapGet("/readyz", Ready).WithTags("health");
+        return app;
+    }
+
+    public static IEndpointRouteBuilder MapModelEndpoints(this IEndpointRouteBuilder app)
+    {
         app.MapGet("/v1/models", ListModels).WithTags("models");
         app.MapGet("/v1/models/{id}", GetModel).WithTags("models");
         return app;

@@ -38,19 +38,26 @@ public static class InferenceHost
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => HubJson.Apply(o.SerializerOptions));
         builder.Services.AddOpenApi();
-        builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+        builder.AddServiceLimits();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(o => { o.IncludeScopes = true; o.TimestampFormat = "O"; o.UseUtcTimestamp = true; });
 
         var app = builder.Build();
+        app.UseApiSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseHttpMetrics();
+        app.UseRateLimiter();
         app.MapOpenApi();
         app.MapMetrics("/metrics");
         app.MapCoreEndpoints();
-        app.MapClipEndpoints();
-        app.MapVlmEndpoints();
-        app.MapDiffusionEndpoints();
-        app.MapChatEndpoints();
+        // Every /v1 route (the engines' too) is rate limited per client.
+        var api = app.MapGroup("").RequireRateLimiting(ServiceLimits.ApiPolicy);
+        api.MapModelEndpoints();
+        api.MapClipEndpoints();
+        api.MapVlmEndpoints();
+        api.MapDiffusionEndpoints();
+        api.MapChatEndpoints();
         return app;
     }
 }

@@ -13,6 +13,7 @@ namespace MultimodalHub.Inference.Text;
 internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
 {
     private const int MaxCachedWords = 200_000;
+    private const int MaxCachedWordLength = 64;
 
     private readonly TokenizerSpec _spec;
     private readonly BpeTokenizer _bpe;
@@ -135,7 +136,7 @@ internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
         string symbolForm = (_spec.ByteLevel ? ByteLevel.Map(word) : word) + _spec.EndOfWordSuffix;
         if (_spec.IgnoreMerges && _spec.Vocab.TryGetValue(symbolForm, out int whole)) ids = [whole];
         else ids = [.. _bpe.EncodeToIds(word, considerPreTokenization: false, considerNormalization: false)];
-        if (_wordCache.Count < MaxCachedWords) _wordCache.TryAdd(word, ids);
+        if (word.Length <= MaxCachedWordLength && _wordCache.Count < MaxCachedWords) _wordCache.TryAdd(word, ids);
         return ids;
     }
 

@@ -158,6 +158,7 @@ public sealed class RealChatTemplateTests
     [InlineData("{% macro greet(name, p='!') %}hi {{ name }}{{ p }}{% endmacro %}{{ greet('bob') }}", "hi bob!")]
     [InlineData("{% for k, v in {'a': 1}.items() %}{{ k }}={{ v }}{% endfor %}{{ y | default('d') }}", "a=1d")]
     [InlineData("{%- if true -%}\n  x  \n{%- endif -%}\n", "x")]
+    [InlineData("{{ 1 }}  {% if true %}x{% endif %}\n  {% if true %}y{% endif %}", "1  xy")]
     [InlineData("{# comment #}{{ 7 // 2 }} {{ 7 % 3 }} {{ 2 ** 3 }} {{ 1 / 2 }} {{ -3 | abs }}", "3 1 8 0.5 3")]
     [InlineData("{% for m in messages if m.role == 'user' %}{{ loop.index }}{{ m.content }}{% endfor %}", "1a2c")]
     public void Jinja_features_used_by_chat_templates(string source, string expected)

@@ -5,11 +5,11 @@ public static class ClipModule
 {
     public static IServiceCollection AddClipEngine(this IServiceCollection services)
     {
+        services.AddOptions<ClipOptions>().BindConfiguration(ClipOptions.Section);
+        services.AddSingleton<ClipEngine>();
+        services.AddSingleton<Cli.ICliCommand, ClipCommand>();
         return services;
     }
 
-    public static IEndpointRouteBuilder MapClipEndpoints(this IEndpointRouteBuilder app)
-    {
-        return app;
-    }
+    public static IEndpointRouteBuilder MapClipEndpoints(this IEndpointRouteBuilder app) => ClipEndpoints.Map(app);
 }

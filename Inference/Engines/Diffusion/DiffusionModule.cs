@@ -1,3 +1,5 @@
+using MultimodalHub.Inference.Cli;
+
 namespace MultimodalHub.Inference.Engines.Diffusion;
 
 /// <summary>Registers the Diffusion engine's services, CLI commands and HTTP endpoints.</summary>
@@ -5,11 +7,12 @@ public static class DiffusionModule
 {
     public static IServiceCollection AddDiffusionEngine(this IServiceCollection services)
     {
+        services.AddOptions<DiffusionOptions>().BindConfiguration(DiffusionOptions.Section);
+        services.AddSingleton<DiffusionService>();
+        services.AddSingleton<ImageJobs>();
+        services.AddSingleton<ICliCommand, ImagineCommand>();
         return services;
     }
 
-    public static IEndpointRouteBuilder MapDiffusionEndpoints(this IEndpointRouteBuilder app)
-    {
-        return app;
-    }
+    public static IEndpointRouteBuilder MapDiffusionEndpoints(this IEndpointRouteBuilder app) => app.MapDiffusionEndpointsCore();
 }

@@ -52,7 +52,7 @@ internal static class JinjaLexer
             if (leftStrip || leftKeep) p++;
 
             if (leftStrip) TrimEndWhitespace(text);
-            else if (kind != '{' && !leftKeep) LStripBlock(text);
+            else if (kind != '{' && !leftKeep) LStripBlock(text, source, open);
             if (text.Length > 0) segments.Add(new Segment(SegKind.Text, text.ToString(), [], textStart));
             text.Clear();
 
@@ -114,11 +114,15 @@ internal static class JinjaLexer
     }
 
     /// <summary>lstrip_blocks: spaces/tabs between the start of a line and a block tag are removed.</summary>
-    private static void LStripBlock(StringBuilder sb)
+    private static void LStripBlock(StringBuilder sb, string source, int open)
     {
+        int k = open;
+        while (k > 0 && source[k - 1] is ' ' or '\t') k--;
+        if (k > 0 && source[k - 1] != '\n') return; // the tag does not start its line
+        int remove = open - k; // the indentation in the source; the buffer ends with it unless "-" already stripped it
         int n = sb.Length;
-        while (n > 0 && sb[n - 1] is ' ' or '\t') n--;
-        if (n == 0 || sb[n - 1] == '\n') sb.Length = n;
+        while (remove-- > 0 && n > 0 && sb[n - 1] is ' ' or '\t') n--;
+        sb.Length = n;
     }
 
     /// <summary>Tokens of a tag body up to its closing "}}" / "%}" (honouring an optional "-" strip marker); returns the index after it.</summary>

@@ -1,0 +1,34 @@
+namespace MultimodalHub.Data;
+
+/// <summary>Configuration section "Data". Relative paths are resolved against the app's base directory.</summary>
+public sealed class DataOptions
+{
+    public const string Section = "Data";
+
+    /// <summary>SQLite database file. Default <c>data/hub.db</c> beside the app.</summary>
+    public string DatabasePath { get; set; } = Path.Combine("data", "hub.db");
+
+    /// <summary>Folder holding content-addressed image bytes and cached thumbnails. Default <c>data/blobs</c>.</summary>
+    public string BlobPath { get; set; } = Path.Combine("data", "blobs");
+
+    /// <summary>How long a connection waits on a locked database before SQLITE_BUSY (PRAGMA busy_timeout + command timeout).</summary>
+    public int BusyTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Largest image accepted by the blob store, in bytes.</summary>
+    public long MaxImageBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>Largest image accepted by the blob store, in pixels (width × height), read from the header before decoding.</summary>
+    public long MaxImagePixels { get; set; } = 40_000_000;
+
+    /// <summary>Longest side of cached thumbnails when the caller does not ask for a size.</summary>
+    public int DefaultThumbnailSize { get; set; } = 256;
+
+    /// <summary>Mark runs left queued/running by a previous process as failed when the database is migrated at start.</summary>
+    public bool RecoverStaleRunsAtStart { get; set; } = true;
+
+    internal string ResolvedDatabasePath => Resolve(DatabasePath);
+    internal string ResolvedBlobPath => Resolve(BlobPath);
+
+    private static string Resolve(string path) =>
+        Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(AppContext.BaseDirectory, path));
+}

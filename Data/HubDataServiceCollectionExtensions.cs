@@ -1,0 +1,94 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MultimodalHub.Data.Services;
+using MultimodalHub.Data.Storage;
+
+namespace MultimodalHub.Data;
+
+public static class HubDataServiceCollectionExtensions
+{
+    /// <summary>Registers the SQLite store (IDbContextFactory&lt;HubDbContext&gt;) and the data services as singletons
+    /// (safe to inject into Blazor components: each call uses its own short-lived DbContext).
+    /// Configuration section "Data" binds <see cref="DataOptions"/>.</summary>
+    public static IServiceCollection AddHubData(this IServiceCollection services, IConfiguration configuration, Action<DataOptions>? configure = null)
+    {
+        var builder = services.AddOptions<DataOptions>().Bind(configuration.GetSection(DataOptions.Section));
+        if (configure is not null)
+            builder.Configure(configure);
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddDbContextFactory<HubDbContext>((sp, o) =>
+        {
+            var options = sp.GetRequiredService<IOptions<DataOptions>>().Value;
+            ConfigureSqlite(o, ConnectionString(options), options.BusyTimeoutSeconds);
+        }, ServiceLifetime.Singleton);
+
+        services.TryAddSingleton<IBlobStore, BlobStore>();
+        services.TryAddSingleton<IRunStore, RunStore>();
+        services.TryAddSingleton<IShareService, ShareService>();
+        services.TryAddSingleton<IRatingService, RatingService>();
+        services.TryAddSingleton<IEmbeddingStore, EmbeddingStore>();
+        services.TryAddSingleton<IChatStore, ChatStore>();
+        services.TryAddSingleton<IStartupRecovery, StartupRecovery>();
+        services.AddHostedService<WalCheckpointOnShutdown>();
+        return services;
+    }
+
+    /// <summary>Creates the data folders, applies migrations, ensures WAL and recovers runs left in flight by a previous process.</summary>
+    public static async Task MigrateHubDataAsync(this IServiceProvider services, CancellationToken ct = default)
+    {
+        var options = services.GetRequiredService<IOptions<DataOptions>>().Value;
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("MultimodalHub.Data");
+        Directory.CreateDirectory(Path.GetDirectoryName(options.ResolvedDatabasePath)!);
+        Directory.CreateDirectory(options.ResolvedBlobPath);
+
+        var factory = services.GetRequiredService<IDbContextFactory<HubDbContext>>();
+        await using (var db = await factory.CreateDbContextAsync(ct))
+        {
+            await db.Database.OpenConnectionAsync(ct);
+            await using (var cmd = db.Database.GetDbConnection().CreateCommand())
+            {
+                cmd.CommandText = "PRAGMA journal_mode = WAL;";
+                var mode = (string?)await cmd.ExecuteScalarAsync(ct);
+                if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+                    logger.LogWarning("SQLite journal mode is {Mode}, not WAL", mode);
+            }
+            var pending = (await db.Database.GetPendingMigrationsAsync(ct)).ToList();
+            await db.Database.MigrateAsync(ct);
+            logger.LogInformation("Database {Path} ready ({Count} migrations applied)", options.ResolvedDatabasePath, pending.Count);
+        }
+
+        if (options.RecoverStaleRunsAtStart)
+            await services.GetRequiredService<IStartupRecovery>().RecoverAsync(ct);
+    }
+
+    internal static string ConnectionString(DataOptions options) => new SqliteConnectionStringBuilder
+    {
+        DataSource = options.ResolvedDatabasePath,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        ForeignKeys = true,
+        DefaultTimeout = options.BusyTimeoutSeconds,
+        Pooling = true,
+    }.ToString();
+
+    internal static void ConfigureSqlite(DbContextOptionsBuilder o, string connectionString, int busyTimeoutSeconds) =>
+        o.UseSqlite(connectionString, s => s.CommandTimeout(busyTimeoutSeconds))
+         .AddInterceptors(new SqlitePragmaInterceptor(busyTimeoutSeconds * 1000));
+}
+
+/// <summary>Used by `dotnet ef migrations add` only.</summary>
+internal sealed class DesignTimeHubDbContextFactory : IDesignTimeDbContextFactory<HubDbContext>
+{
+    public HubDbContext CreateDbContext(string[] args)
+    {
+        var o = new DbContextOptionsBuilder<HubDbContext>();
+        HubDataServiceCollectionExtensions.ConfigureSqlite(o, "Data Source=design-time.db", 30);
+        return new HubDbContext(o.Options);
+    }
+}

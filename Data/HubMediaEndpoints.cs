@@ -1,0 +1,45 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Net.Http.Headers;
+using MultimodalHub.Data.Services;
+
+namespace MultimodalHub.Data;
+
+/// <summary>Minimal-API endpoints serving stored images and thumbnails, for the gallery and the share pages.
+/// The content type comes from the stored (sniffed) mime type; responses carry nosniff.</summary>
+public static class HubMediaEndpoints
+{
+    /// <summary>
+    /// GET {prefix}/{sha256}              original bytes (immutable, cached a year; the id is the content hash)
+    /// GET {prefix}/{sha256}/thumb?size=N WebP thumbnail, longest side N (16..1024, default from DataOptions)
+    /// GET /s/{token}/media/{sha256}[?thumb=N]  the same, only for images of an active share link; otherwise 404
+    /// (the same 404 for unknown, expired and revoked links), never cached so revocation takes effect at once.
+    /// </summary>
+    public static IEndpointRouteBuilder MapHubMediaEndpoints(this IEndpointRouteBuilder app, string prefix = "/media")
+    {
+        var media = app.MapGroup(prefix).WithTags("media");
+        media.MapGet("/{sha256}", async (string sha256, IBlobStore blobs, HttpContext http, CancellationToken ct) =>
+            Serve(http, await blobs.OpenAsync(sha256, ct), sha256, immutable: true));
+        media.MapGet("/{sha256}/thumb", async (string sha256, int? size, IBlobStore blobs, HttpContext http, CancellationToken ct) =>
+            Serve(http, await blobs.OpenThumbnailAsync(sha256, size, ct), $"{sha256}-{size}", immutable: true));
+
+        app.MapGet("/s/{token}/media/{sha256}", async (string token, string sha256, int? thumb, IShareService shares, IBlobStore blobs, HttpContext http, CancellationToken ct) =>
+        {
+            if (await shares.ResolveImageAsync(token, sha256, ct) is null)
+                return Results.NotFound();
+            var content = thumb is null ? await blobs.OpenAsync(sha256, ct) : await blobs.OpenThumbnailAsync(sha256, thumb, ct);
+            return Serve(http, content, sha256, immutable: false);
+        }).WithTags("media");
+        return app;
+    }
+
+    private static IResult Serve(HttpContext http, BlobContent? content, string etag, bool immutable)
+    {
+        if (content is null)
+            return Results.NotFound();
+        http.Response.Headers[HeaderNames.XContentTypeOptions] = "nosniff";
+        http.Response.Headers[HeaderNames.CacheControl] = immutable ? "public, max-age=31536000, immutable" : "no-store";
+        return Results.Stream(content.Stream, content.MimeType, entityTag: new EntityTagHeaderValue($"\"{etag}\""));
+    }
+}

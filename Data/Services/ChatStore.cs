@@ -1,0 +1,118 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using MultimodalHub.Data.Entities;
+
+namespace MultimodalHub.Data.Services;
+
+internal sealed class ChatStore(IDbContextFactory<HubDbContext> dbs, IBlobStore blobs, TimeProvider time) : IChatStore
+{
+    private static readonly string[] Roles = ["system", "user", "assistant"];
+
+    public async Task<ChatSession> CreateSessionAsync(string model, string? title = null, string? systemPrompt = null, string? parametersJson = null, string ownerId = Owner.LocalId, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(model);
+        if (parametersJson is not null)
+        {
+            try { using var _ = JsonDocument.Parse(parametersJson); }
+            catch (JsonException e) { throw new ArgumentException($"parametersJson is not valid JSON: {e.Message}", nameof(parametersJson)); }
+        }
+        var now = time.GetUtcNow();
+        var session = new ChatSession
+        {
+            OwnerId = ownerId,
+            Model = model,
+            Title = string.IsNullOrWhiteSpace(title) ? "New chat" : title.Trim(),
+            SystemPrompt = systemPrompt,
+            ParametersJson = parametersJson ?? "{}",
+            Created = now,
+            Updated = now,
+        };
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        db.ChatSessions.Add(session);
+        await db.SaveChangesAsync(ct);
+        return session;
+    }
+
+    public async Task<ChatMessageEntity> AppendAsync(long sessionId, NewChatMessage message, CancellationToken ct = default)
+    {
+        if (!Roles.Contains(message.Role))
+            throw new ArgumentException("Role must be system, user or assistant.", nameof(message));
+        // Positions are unique per session; a concurrent append to the same session retries with the next position.
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var db = await dbs.CreateDbContextAsync(ct);
+            await using var tx = await db.Database.BeginTransactionAsync(ct); // BEGIN IMMEDIATE: read max + insert under the write lock
+            var next = await db.ChatMessages.Where(m => m.SessionId == sessionId).MaxAsync(m => (int?)m.Position, ct) ?? -1;
+            var now = time.GetUtcNow();
+            var entity = new ChatMessageEntity
+            {
+                SessionId = sessionId,
+                Position = next + 1,
+                Role = message.Role,
+                Content = message.Content ?? "",
+                ImageSha256 = message.ImageSha256,
+                RunId = message.RunId,
+                Created = now,
+            };
+            db.ChatMessages.Add(entity);
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                await db.ChatSessions.Where(s => s.Id == sessionId)
+                    .ExecuteUpdateAsync(s => s.SetProperty(x => x.Updated, now), ct);
+                await tx.CommitAsync(ct);
+                return entity;
+            }
+            catch (DbUpdateException e) when (attempt < 10 && e.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 })
+            {
+                // SQLITE_CONSTRAINT_UNIQUE on (SessionId, Position): someone appended first.
+            }
+            catch (DbUpdateException e) when (e.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19 })
+            {
+                throw new ArgumentException("Unknown chat session, image or run.", nameof(sessionId), e);
+            }
+        }
+    }
+
+    public async Task<ChatSession?> GetAsync(long sessionId, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var session = await db.ChatSessions.AsNoTracking().Include(s => s.Messages).SingleOrDefaultAsync(s => s.Id == sessionId, ct);
+        if (session is not null)
+            session.Messages = session.Messages.OrderBy(m => m.Position).ToList();
+        return session;
+    }
+
+    public async Task<IReadOnlyList<ChatSessionSummary>> ListAsync(string ownerId = Owner.LocalId, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.ChatSessions.Where(s => s.OwnerId == ownerId)
+            .OrderByDescending(s => s.Updated).ThenByDescending(s => s.Id)
+            .Select(s => new ChatSessionSummary(s.Id, s.Title, s.Model, s.Created, s.Updated, s.Messages.Count))
+            .ToListAsync(ct);
+    }
+
+    public async Task<bool> RenameAsync(long sessionId, string title, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(title);
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.ChatSessions.Where(s => s.Id == sessionId)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.Title, title.Trim()), ct) == 1;
+    }
+
+    public async Task<bool> DeleteAsync(long sessionId, CancellationToken ct = default)
+    {
+        List<string> images;
+        await using (var db = await dbs.CreateDbContextAsync(ct))
+        {
+            images = await db.ChatMessages.Where(m => m.SessionId == sessionId && m.ImageSha256 != null)
+                .Select(m => m.ImageSha256!).Distinct().ToListAsync(ct);
+            // Messages cascade; runs of the conversation stay in history (their ChatSessionId is cleared).
+            if (await db.ChatSessions.Where(s => s.Id == sessionId).ExecuteDeleteAsync(ct) == 0)
+                return false;
+        }
+        foreach (var sha in images)
+            await blobs.DeleteIfUnreferencedAsync(sha, ct);
+        return true;
+    }
+}

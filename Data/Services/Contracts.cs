@@ -1,0 +1,139 @@
+using MultimodalHub.Data.Entities;
+
+namespace MultimodalHub.Data.Services;
+
+/// <summary>A page of results plus the total count matching the filter (for virtualised lists and pagers).</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, int Total);
+
+/// <summary>Bytes of a stored blob or thumbnail. Dispose the stream.</summary>
+public sealed record BlobContent(Stream Stream, string MimeType, long Length) : IDisposable
+{
+    public void Dispose() => Stream.Dispose();
+}
+
+/// <summary>Input for a new run. Parameters are stored verbatim as JSON.</summary>
+public sealed record NewRun(
+    RunKind Kind,
+    string Model,
+    string? Prompt = null,
+    string? NegativePrompt = null,
+    string? ParametersJson = null,
+    IReadOnlyList<string>? InputImages = null,
+    long? ChatSessionId = null,
+    long? ParentRunId = null,
+    string OwnerId = Owner.LocalId);
+
+/// <summary>Outputs of a succeeded run. OutputImages are sha256 ids already put in the blob store.</summary>
+public sealed record RunOutputs(
+    string? Text = null,
+    string? LabelScoresJson = null,
+    IReadOnlyList<string>? OutputImages = null,
+    string? TimingsJson = null);
+
+/// <summary>History/gallery filter. All criteria are optional and combined with AND.</summary>
+public sealed record RunQuery
+{
+    public string OwnerId { get; init; } = Owner.LocalId;
+    public RunKind? Kind { get; init; }
+    public string? Model { get; init; }
+    public RunStatus? Status { get; init; }
+    public DateTimeOffset? From { get; init; }
+    /// <summary>Exclusive upper bound.</summary>
+    public DateTimeOffset? To { get; init; }
+    public bool FavouritesOnly { get; init; }
+    /// <summary>Full-text search over prompt, negative prompt, output text and model (word prefixes, all words must match).</summary>
+    public string? Text { get; init; }
+    public long? ChatSessionId { get; init; }
+    public int Skip { get; init; }
+    public int Take { get; init; } = 50;
+}
+
+/// <summary>One image tile of the gallery: the image plus the run it belongs to.</summary>
+public sealed record GalleryItem(
+    long RunId,
+    string ImageSha256,
+    RunImageRole Role,
+    int Position,
+    int Width,
+    int Height,
+    string MimeType,
+    RunKind Kind,
+    string Model,
+    string? Prompt,
+    RunStatus Status,
+    bool Favourite,
+    Thumb Rating,
+    DateTimeOffset Created);
+
+public sealed record ShareRequest(
+    IReadOnlyList<long> RunIds,
+    ShareExpiry Expiry = ShareExpiry.Never,
+    string? Title = null,
+    string OwnerId = Owner.LocalId);
+
+public sealed record ShareLinkSummary(
+    long Id,
+    string Token,
+    ShareKind Kind,
+    string? Title,
+    DateTimeOffset Created,
+    DateTimeOffset? ExpiresAt,
+    bool Revoked,
+    long ViewCount,
+    IReadOnlyList<long> RunIds,
+    bool IsActive);
+
+/// <summary>What a share link reveals: only these fields of the shared runs, nothing else.</summary>
+public sealed record SharedContent(
+    string Token,
+    ShareKind Kind,
+    string? Title,
+    DateTimeOffset Created,
+    DateTimeOffset? ExpiresAt,
+    long ViewCount,
+    IReadOnlyList<SharedRun> Runs);
+
+public sealed record SharedRun(
+    long Id,
+    RunKind Kind,
+    string Model,
+    string? Prompt,
+    string? NegativePrompt,
+    string ParametersJson,
+    string? OutputText,
+    string? LabelScoresJson,
+    string? TimingsJson,
+    DateTimeOffset Created,
+    IReadOnlyList<SharedImage> Images);
+
+public sealed record SharedImage(string Sha256, RunImageRole Role, int Position, int Width, int Height, string MimeType);
+
+/// <summary>One side of an A/B comparison. Contender defaults to the run's model when a run is given.</summary>
+public sealed record AbCandidate(string ImageSha256, long? RunId = null, string? Contender = null);
+
+public sealed record EloEntry(string Contender, double Rating, int Wins, int Losses, int Ties)
+{
+    public int Games => Wins + Losses + Ties;
+}
+
+/// <summary>One JSONL line of the preference export.</summary>
+public sealed record PreferencePair(
+    string Prompt,
+    string Chosen,
+    string Rejected,
+    string? ChosenModel,
+    string? RejectedModel,
+    string Source,
+    DateTimeOffset Created);
+
+public sealed record NearestImage(string ImageSha256, float Score);
+
+public sealed record ChatSessionSummary(long Id, string Title, string Model, DateTimeOffset Created, DateTimeOffset Updated, int MessageCount);
+
+public sealed record NewChatMessage(string Role, string Content, string? ImageSha256 = null, long? RunId = null);
+
+/// <summary>The uploaded bytes are not an image the store accepts (unknown format, corrupt, too large). Map to 400.</summary>
+public sealed class InvalidImageException(string message) : Exception(message)
+{
+    public string Field { get; init; } = "image";
+}

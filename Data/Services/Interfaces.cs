@@ -1,0 +1,104 @@
+using MultimodalHub.Data.Entities;
+
+namespace MultimodalHub.Data.Services;
+
+/// <summary>Content-addressed image bytes under the blob folder (blobs/ab/cd/&lt;sha256&gt;.&lt;ext&gt;), deduplicated.</summary>
+public interface IBlobStore
+{
+    /// <summary>Sniffs the format from the bytes, checks limits, stores once. Throws <see cref="InvalidImageException"/>.</summary>
+    Task<StoredImage> PutAsync(ReadOnlyMemory<byte> bytes, CancellationToken ct = default);
+    /// <summary>Reads at most MaxImageBytes from the stream, then as <see cref="PutAsync(ReadOnlyMemory{byte}, CancellationToken)"/>.</summary>
+    Task<StoredImage> PutAsync(Stream stream, CancellationToken ct = default);
+    Task<StoredImage?> GetAsync(string sha256, CancellationToken ct = default);
+    Task<BlobContent?> OpenAsync(string sha256, CancellationToken ct = default);
+    /// <summary>A thumbnail (WebP, longest side ≤ maxSize) generated on first request and cached on disk.</summary>
+    Task<BlobContent?> OpenThumbnailAsync(string sha256, int? maxSize = null, CancellationToken ct = default);
+    /// <summary>Deletes the row, bytes and thumbnails when no run, chat message or vote references the image.</summary>
+    Task<bool> DeleteIfUnreferencedAsync(string sha256, CancellationToken ct = default);
+}
+
+/// <summary>Every run of every engine: lifecycle, history listing, gallery, favourites, delete.</summary>
+public interface IRunStore
+{
+    Task<Run> CreateAsync(NewRun run, CancellationToken ct = default);
+    // Transitions return false when the run is unknown or already finished (succeeded/failed/cancelled),
+    // e.g. a run already marked failed by startup recovery. Pass CancellationToken.None when recording the
+    // outcome of a request that was itself cancelled, so the write is not cancelled too.
+    Task<bool> MarkRunningAsync(long runId, CancellationToken ct = default);
+    Task<bool> MarkSucceededAsync(long runId, RunOutputs outputs, CancellationToken ct = default);
+    Task<bool> MarkFailedAsync(long runId, string error, string? timingsJson = null, CancellationToken ct = default);
+    Task<bool> MarkCancelledAsync(long runId, string? timingsJson = null, CancellationToken ct = default);
+    /// <summary>The run with its images (ordered by role then position), or null.</summary>
+    Task<Run?> GetAsync(long runId, CancellationToken ct = default);
+    /// <summary>Runs newest first.</summary>
+    Task<Page<Run>> ListAsync(RunQuery query, CancellationToken ct = default);
+    /// <summary>Image tiles newest first (outputs and inputs of the runs matching the query).</summary>
+    Task<Page<GalleryItem>> ListGalleryAsync(RunQuery query, CancellationToken ct = default);
+    /// <summary>For semantic search results: the newest gallery item of the owner for each image, in the given order
+    /// (images the owner has no run for are left out).</summary>
+    Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, string ownerId = Owner.LocalId, CancellationToken ct = default);
+    /// <summary>Distinct models used, for filter dropdowns.</summary>
+    Task<IReadOnlyList<string>> ListModelsAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
+    /// <summary>Runs that used or produced an image, newest first.</summary>
+    Task<IReadOnlyList<Run>> RunsForImageAsync(string sha256, CancellationToken ct = default);
+    Task<bool> SetFavouriteAsync(long runId, bool favourite, CancellationToken ct = default);
+    /// <summary>Deletes the run (and its share items); its blobs go too when nothing else references them.</summary>
+    Task<bool> DeleteAsync(long runId, CancellationToken ct = default);
+}
+
+/// <summary>Share links /s/{token} for one run or a collection.</summary>
+public interface IShareService
+{
+    Task<ShareLinkSummary> CreateAsync(ShareRequest request, CancellationToken ct = default);
+    /// <summary>Only the owner can revoke; returns false when the link is not theirs or unknown.</summary>
+    Task<bool> RevokeAsync(long linkId, string ownerId = Owner.LocalId, CancellationToken ct = default);
+    Task<IReadOnlyList<ShareLinkSummary>> ListAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
+    /// <summary>The shared content, counting one view; null alike for unknown, expired and revoked tokens.</summary>
+    Task<SharedContent?> ResolveAsync(string token, bool countView = true, CancellationToken ct = default);
+    /// <summary>The image if it belongs to the active link's shared runs; null otherwise (no view counted).</summary>
+    Task<StoredImage?> ResolveImageAsync(string token, string sha256, CancellationToken ct = default);
+}
+
+/// <summary>Thumbs, A/B votes, preference export and Elo ranking.</summary>
+public interface IRatingService
+{
+    Task<bool> SetThumbAsync(long runId, Thumb thumb, CancellationToken ct = default);
+    Task<AbVote> RecordAbVoteAsync(string prompt, AbCandidate a, AbCandidate b, AbWinner winner, string ownerId = Owner.LocalId, CancellationToken ct = default);
+    Task<IReadOnlyList<AbVote>> ListAbVotesAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
+    /// <summary>Preference pairs from A/B votes (ties skipped) and thumbs (up vs down runs of the same kind and prompt).</summary>
+    Task<IReadOnlyList<PreferencePair>> PreferencePairsAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
+    /// <summary>Writes the pairs as JSONL (snake_case: prompt, chosen, rejected, ...); returns the number of lines.</summary>
+    Task<int> ExportPreferencePairsAsync(Stream output, string ownerId = Owner.LocalId, CancellationToken ct = default);
+    /// <summary>Elo ratings of contenders from A/B votes in time order, best first.</summary>
+    Task<IReadOnlyList<EloEntry>> EloRankingAsync(string ownerId = Owner.LocalId, double kFactor = 32, double initial = 1500, CancellationToken ct = default);
+}
+
+/// <summary>Image embeddings per model, for semantic (text-to-image) search.</summary>
+public interface IEmbeddingStore
+{
+    Task UpsertAsync(string imageSha256, string modelId, ReadOnlyMemory<float> vector, CancellationToken ct = default);
+    Task<float[]?> GetAsync(string imageSha256, string modelId, CancellationToken ct = default);
+    /// <summary>Images by cosine similarity to the query vector, highest first.</summary>
+    Task<IReadOnlyList<NearestImage>> NearestAsync(string modelId, ReadOnlyMemory<float> query, int k = 20, CancellationToken ct = default);
+    /// <summary>Stored images that have no embedding for the model yet (for backfill).</summary>
+    Task<IReadOnlyList<string>> MissingAsync(string modelId, int limit = 100, CancellationToken ct = default);
+}
+
+/// <summary>Chat conversations and their messages.</summary>
+public interface IChatStore
+{
+    Task<ChatSession> CreateSessionAsync(string model, string? title = null, string? systemPrompt = null, string? parametersJson = null, string ownerId = Owner.LocalId, CancellationToken ct = default);
+    Task<ChatMessageEntity> AppendAsync(long sessionId, NewChatMessage message, CancellationToken ct = default);
+    /// <summary>The session with messages in order, or null.</summary>
+    Task<ChatSession?> GetAsync(long sessionId, CancellationToken ct = default);
+    Task<IReadOnlyList<ChatSessionSummary>> ListAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
+    Task<bool> RenameAsync(long sessionId, string title, CancellationToken ct = default);
+    /// <summary>Deletes the conversation and its messages (attached images go when nothing else uses them); its runs stay in history.</summary>
+    Task<bool> DeleteAsync(long sessionId, CancellationToken ct = default);
+}
+
+/// <summary>Marks runs left queued or running by a previous process as failed.</summary>
+public interface IStartupRecovery
+{
+    Task<int> RecoverAsync(CancellationToken ct = default);
+}

@@ -1,0 +1,265 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using MultimodalHub.Data.Entities;
+
+namespace MultimodalHub.Data.Services;
+
+internal sealed class RunStore(
+    IDbContextFactory<HubDbContext> dbs,
+    IBlobStore blobs,
+    TimeProvider time,
+    ILogger<RunStore> logger) : IRunStore
+{
+    private const int MaxTake = 500;
+    private static readonly RunStatus[] Unfinished = [RunStatus.Queued, RunStatus.Running];
+
+    public async Task<Run> CreateAsync(NewRun request, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.Model);
+        var parameters = NormaliseJson(request.ParametersJson, nameof(request.ParametersJson)) ?? "{}";
+        var run = new Run
+        {
+            OwnerId = request.OwnerId,
+            Kind = request.Kind,
+            Model = request.Model,
+            Prompt = request.Prompt,
+            NegativePrompt = request.NegativePrompt,
+            ParametersJson = parameters,
+            Status = RunStatus.Queued,
+            Created = time.GetUtcNow(),
+            ChatSessionId = request.ChatSessionId,
+            ParentRunId = request.ParentRunId,
+        };
+        var inputs = request.InputImages ?? [];
+        for (var i = 0; i < inputs.Count; i++)
+            run.Images.Add(new RunImage { Role = RunImageRole.Input, Position = i, ImageSha256 = inputs[i] });
+
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        await EnsureImagesExistAsync(db, inputs, ct);
+        db.Runs.Add(run);
+        await db.SaveChangesAsync(ct);
+        logger.LogDebug("Run {RunId} queued ({Kind}, {Model})", run.Id, run.Kind, run.Model);
+        return run;
+    }
+
+    public async Task<bool> MarkRunningAsync(long runId, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var now = time.GetUtcNow();
+        return await db.Runs
+            .Where(r => r.Id == runId && r.Status == RunStatus.Queued)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running).SetProperty(r => r.Started, now), ct) == 1;
+    }
+
+    public async Task<bool> MarkSucceededAsync(long runId, RunOutputs outputs, CancellationToken ct = default)
+    {
+        var text = outputs.Text;
+        var labels = NormaliseJson(outputs.LabelScoresJson, nameof(outputs.LabelScoresJson));
+        var timings = NormaliseJson(outputs.TimingsJson, nameof(outputs.TimingsJson));
+        var images = outputs.OutputImages ?? [];
+
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        await EnsureImagesExistAsync(db, images, ct);
+        var now = time.GetUtcNow();
+        // BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default): the status check, the update and the output rows commit
+        // together, so a run failed meanwhile (e.g. by startup recovery) is never turned into a success.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var changed = await db.Runs
+            .Where(r => r.Id == runId && (r.Status == RunStatus.Queued || r.Status == RunStatus.Running))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, RunStatus.Succeeded)
+                .SetProperty(r => r.Started, r => r.Started ?? now)
+                .SetProperty(r => r.Finished, now)
+                .SetProperty(r => r.OutputText, text)
+                .SetProperty(r => r.LabelScoresJson, labels)
+                .SetProperty(r => r.TimingsJson, r => timings ?? r.TimingsJson), ct);
+        if (changed == 0)
+            return false;
+        for (var i = 0; i < images.Count; i++)
+            db.RunImages.Add(new RunImage { RunId = runId, Role = RunImageRole.Output, Position = i, ImageSha256 = images[i] });
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    public Task<bool> MarkFailedAsync(long runId, string error, string? timingsJson = null, CancellationToken ct = default) =>
+        FinishAsync(runId, RunStatus.Failed, error, timingsJson, ct);
+
+    public Task<bool> MarkCancelledAsync(long runId, string? timingsJson = null, CancellationToken ct = default) =>
+        FinishAsync(runId, RunStatus.Cancelled, "cancelled", timingsJson, ct);
+
+    private async Task<bool> FinishAsync(long runId, RunStatus status, string error, string? timingsJson, CancellationToken ct)
+    {
+        var timings = NormaliseJson(timingsJson, nameof(timingsJson));
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var now = time.GetUtcNow();
+        var changed = await db.Runs
+            .Where(r => r.Id == runId && (r.Status == RunStatus.Queued || r.Status == RunStatus.Running))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, status)
+                .SetProperty(r => r.Error, error)
+                .SetProperty(r => r.Finished, now)
+                .SetProperty(r => r.TimingsJson, r => timings ?? r.TimingsJson), ct);
+        if (changed == 1)
+            logger.LogInformation("Run {RunId} {Status}: {Error}", runId, status, error);
+        return changed == 1;
+    }
+
+    public async Task<Run?> GetAsync(long runId, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var run = await db.Runs.AsNoTracking()
+            .Include(r => r.Images).ThenInclude(i => i.Image)
+            .SingleOrDefaultAsync(r => r.Id == runId, ct);
+        if (run is not null)
+            run.Images = run.Images.OrderBy(i => i.Role).ThenBy(i => i.Position).ToList();
+        return run;
+    }
+
+    public async Task<Page<Run>> ListAsync(RunQuery query, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var runs = Filter(db, query);
+        var total = await runs.CountAsync(ct);
+        var items = await runs
+            .OrderByDescending(r => r.Created).ThenByDescending(r => r.Id)
+            .Skip(Math.Max(0, query.Skip)).Take(Math.Clamp(query.Take, 1, MaxTake))
+            .Include(r => r.Images).ThenInclude(i => i.Image)
+            .AsNoTracking().AsSplitQuery()
+            .ToListAsync(ct);
+        foreach (var run in items)
+            run.Images = run.Images.OrderBy(i => i.Role).ThenBy(i => i.Position).ToList();
+        return new Page<Run>(items, total);
+    }
+
+    public async Task<Page<GalleryItem>> ListGalleryAsync(RunQuery query, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var runs = Filter(db, query);
+        var tiles =
+            from ri in db.RunImages
+            join r in runs on ri.RunId equals r.Id
+            join img in db.Images on ri.ImageSha256 equals img.Sha256
+            select new { ri, r, img };
+        var total = await tiles.CountAsync(ct);
+        var items = await tiles
+            .OrderByDescending(t => t.r.Created).ThenByDescending(t => t.r.Id)
+            .ThenByDescending(t => t.ri.Role).ThenBy(t => t.ri.Position)
+            .Skip(Math.Max(0, query.Skip)).Take(Math.Clamp(query.Take, 1, MaxTake))
+            .Select(t => new GalleryItem(t.r.Id, t.img.Sha256, t.ri.Role, t.ri.Position, t.img.Width, t.img.Height,
+                t.img.MimeType, t.r.Kind, t.r.Model, t.r.Prompt, t.r.Status, t.r.Favourite, t.r.Rating, t.r.Created))
+            .ToListAsync(ct);
+        return new Page<GalleryItem>(items, total);
+    }
+
+    public async Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, string ownerId = Owner.LocalId, CancellationToken ct = default)
+    {
+        if (sha256s.Count == 0)
+            return [];
+        var wanted = sha256s.Distinct().ToList();
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var rows = await (
+                from ri in db.RunImages
+                join r in db.Runs on ri.RunId equals r.Id
+                join img in db.Images on ri.ImageSha256 equals img.Sha256
+                where r.OwnerId == ownerId && wanted.Contains(ri.ImageSha256)
+                select new GalleryItem(r.Id, img.Sha256, ri.Role, ri.Position, img.Width, img.Height,
+                    img.MimeType, r.Kind, r.Model, r.Prompt, r.Status, r.Favourite, r.Rating, r.Created))
+            .ToListAsync(ct);
+        // Newest run per image, in the caller's order (e.g. similarity order).
+        var latest = rows.GroupBy(g => g.ImageSha256)
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.Created).ThenByDescending(x => x.RunId).First());
+        return wanted.Where(latest.ContainsKey).Select(s => latest[s]).ToList();
+    }
+
+    public async Task<IReadOnlyList<string>> ListModelsAsync(string ownerId = Owner.LocalId, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.Runs.Where(r => r.OwnerId == ownerId).Select(r => r.Model).Distinct().OrderBy(m => m).ToListAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<Run>> RunsForImageAsync(string sha256, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.Runs.AsNoTracking()
+            .Where(r => r.Images.Any(i => i.ImageSha256 == sha256))
+            .OrderByDescending(r => r.Created).ThenByDescending(r => r.Id)
+            .Include(r => r.Images)
+            .ToListAsync(ct);
+    }
+
+    public async Task<bool> SetFavouriteAsync(long runId, bool favourite, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.Runs.Where(r => r.Id == runId)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Favourite, favourite), ct) == 1;
+    }
+
+    public async Task<bool> DeleteAsync(long runId, CancellationToken ct = default)
+    {
+        List<string> images;
+        await using (var db = await dbs.CreateDbContextAsync(ct))
+        {
+            images = await db.RunImages.Where(i => i.RunId == runId).Select(i => i.ImageSha256).Distinct().ToListAsync(ct);
+            // RunImages and ShareLinkItems cascade; chat messages, votes and derived runs keep their rows (FK set null).
+            if (await db.Runs.Where(r => r.Id == runId).ExecuteDeleteAsync(ct) == 0)
+                return false;
+        }
+        foreach (var sha in images)
+            await blobs.DeleteIfUnreferencedAsync(sha, ct);
+        logger.LogInformation("Deleted run {RunId}", runId);
+        return true;
+    }
+
+    private static IQueryable<Run> Filter(HubDbContext db, RunQuery q)
+    {
+        var runs = db.Runs.Where(r => r.OwnerId == q.OwnerId);
+        if (q.Kind is { } kind)
+            runs = runs.Where(r => r.Kind == kind);
+        if (!string.IsNullOrWhiteSpace(q.Model))
+            runs = runs.Where(r => r.Model == q.Model);
+        if (q.Status is { } status)
+            runs = runs.Where(r => r.Status == status);
+        if (q.From is { } from)
+            runs = runs.Where(r => r.Created >= from);
+        if (q.To is { } to)
+            runs = runs.Where(r => r.Created < to);
+        if (q.FavouritesOnly)
+            runs = runs.Where(r => r.Favourite);
+        if (q.ChatSessionId is { } session)
+            runs = runs.Where(r => r.ChatSessionId == session);
+        if (FullTextQuery.Build(q.Text) is { } match)
+        {
+            var hits = db.Database.SqlQuery<long>($"""SELECT rowid AS "Value" FROM "RunSearch" WHERE "RunSearch" MATCH {match}""");
+            runs = runs.Where(r => hits.Contains(r.Id));
+        }
+        return runs;
+    }
+
+    private static async Task EnsureImagesExistAsync(HubDbContext db, IReadOnlyList<string> shas, CancellationToken ct)
+    {
+        if (shas.Count == 0)
+            return;
+        var distinct = shas.Distinct().ToList();
+        var found = await db.Images.Where(i => distinct.Contains(i.Sha256)).CountAsync(ct);
+        if (found != distinct.Count)
+            throw new ArgumentException("Unknown image id: put the image in the blob store first.", nameof(shas));
+    }
+
+    /// <summary>Validates JSON text and stores it compactly; null stays null.</summary>
+    private static string? NormaliseJson(string? json, string field)
+    {
+        if (json is null)
+            return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return JsonSerializer.Serialize(doc.RootElement);
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"{field} is not valid JSON: {e.Message}", field);
+        }
+    }
+}

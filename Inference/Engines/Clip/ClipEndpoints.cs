@@ -1,0 +1,144 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using MultimodalHub.Contracts;
+using MultimodalHub.Inference.Runtime;
+
+namespace MultimodalHub.Inference.Engines.Clip;
+
+/// <summary>POST /v1/classify (multipart or JSON) and POST /v1/embeddings (OpenAI-style, text or images).</summary>
+public static class ClipEndpoints
+{
+    private static readonly JsonSerializerOptions Json = HubJson.Create();
+
+    public static IEndpointRouteBuilder Map(IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/classify", Classify).WithTags("clip").DisableAntiforgery()
+            .WithSummary("Zero-shot image classification: ranked labels per image, the similarity matrix, timings.");
+        app.MapPost("/v1/embeddings", Embeddings).WithTags("clip")
+            .WithSummary("OpenAI-style embeddings of texts, or of images (input_type \"image\" or an \"images\" field).");
+        return app;
+    }
+
+    internal static async Task<Ok<ClassifyResponse>> Classify(HttpRequest request, ClipEngine engine, CancellationToken ct)
+    {
+        var input = request.HasFormContentType ? await FromFormAsync(request, ct) : FromJson(await ReadJsonAsync<ClassifyRequest>(request, ct));
+        return TypedResults.Ok(await engine.ClassifyAsync(input, ct));
+    }
+
+    internal static async Task<Ok<EmbeddingsResponse>> Embeddings(HttpRequest request, ClipEngine engine, CancellationToken ct)
+    {
+        var body = await ReadJsonAsync<EmbeddingsRequest>(request, ct);
+        var asBase64 = body.EncodingFormat?.ToLowerInvariant() switch
+        {
+            null or "float" => false,
+            "base64" => true,
+            _ => throw new InvalidRequestException("encoding_format", $"encoding_format must be \"float\" or \"base64\", not \"{body.EncodingFormat}\"."),
+        };
+        var inputType = body.InputType?.ToLowerInvariant();
+        if (inputType is not (null or "text" or "query" or "document" or "image"))
+            throw new InvalidRequestException("input_type", $"input_type must be \"text\" or \"image\", not \"{body.InputType}\".");
+        var hasInput = body.Input is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) };
+        ClipEmbeddings result;
+        if (body.Images is { Count: > 0 })
+        {
+            if (hasInput) throw new InvalidRequestException("images", "Give either \"input\" (texts, or images with input_type \"image\") or \"images\", not both.");
+            result = await engine.EmbedImagesAsync(body.Model, ImagesFromBase64(body.Images, "images"), ct);
+        }
+        else if (inputType == "image")
+        {
+            result = await engine.EmbedImagesAsync(body.Model, ImagesFromBase64(Strings(body.Input, "input"), "input"), ct, "input");
+        }
+        else
+        {
+            result = await engine.EmbedTextsAsync(body.Model, Strings(body.Input, "input"), ct);
+        }
+        var dim = result.Vectors[0].Length;
+        if (body.Dimensions is { } d && d != dim)
+            throw new InvalidRequestException("dimensions", $"Model '{result.Model}' gives {dim}-dimensional vectors; dimensions must be {dim} or left out.");
+        var data = result.Vectors.Select((v, i) => new EmbeddingItem("embedding", i, new EmbeddingVector(v, asBase64))).ToList();
+        return TypedResults.Ok(new EmbeddingsResponse("list", data, result.Model, new EmbeddingUsage(result.Tokens, result.Tokens)));
+    }
+
+    private static ClipClassifyInput FromJson(ClassifyRequest body) =>
+        new(ImagesFromBase64(body.Images ?? [], "images"), body.Labels, body.Templates, body.TopK, body.Model);
+
+    private static async Task<ClipClassifyInput> FromFormAsync(HttpRequest request, CancellationToken ct)
+    {
+        var form = await request.ReadFormAsync(ct);
+        var images = new List<ClipImageInput>();
+        foreach (var file in form.Files)
+        {
+            if (file.Name is not ("image" or "images" or "images[]" or "file"))
+                throw new InvalidRequestException(file.Name, $"Unexpected file field '{file.Name}'; send images as \"image\" or \"images\".");
+            var field = $"images[{images.Count}]";
+            using var stream = new MemoryStream((int)Math.Min(file.Length, int.MaxValue));
+            await file.CopyToAsync(stream, ct);
+            images.Add(new ClipImageInput(stream.ToArray(), field, file.FileName));
+        }
+        // Base64 images may also come as text fields.
+        foreach (var value in form["images"].Concat(form["image"]))
+            if (!string.IsNullOrWhiteSpace(value)) images.Add(new ClipImageInput(ClipPreprocess.FromBase64(value, $"images[{images.Count}]"), $"images[{images.Count}]"));
+
+        var labels = SplitLabels(form["labels"].Concat(form["label"]).OfType<string>().ToList());
+        var templates = SplitTemplates(form["templates"].Concat(form["template"]).OfType<string>().ToList());
+        int? topK = null;
+        if (form["top_k"].FirstOrDefault() is { Length: > 0 } k)
+            topK = int.TryParse(k, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+                ? parsed
+                : throw new InvalidRequestException("top_k", $"top_k must be an integer, not '{k}'.");
+        var model = form["model"].FirstOrDefault();
+        return new ClipClassifyInput(images, labels, templates, topK, string.IsNullOrWhiteSpace(model) ? null : model);
+    }
+
+    /// <summary>Repeated fields are one label each; a single field is a JSON array, or labels separated by commas or new lines.</summary>
+    public static IReadOnlyList<string> SplitLabels(IReadOnlyList<string> values)
+    {
+        if (values.Count != 1) return values;
+        var one = values[0].Trim();
+        if (one.StartsWith('['))
+        {
+            try { return JsonSerializer.Deserialize<string[]>(one) ?? []; }
+            catch (JsonException e) { throw new InvalidRequestException("labels", $"labels looks like a JSON array but is not valid: {e.Message}"); }
+        }
+        return one.Length == 0 ? [""] : one.Split([',', '\n'], StringSplitOptions.TrimEntries).Where((l, i) => l.Length > 0 || i == 0).ToArray();
+    }
+
+    /// <summary>Repeated fields are one template each; a single field may hold several, one per line.</summary>
+    public static IReadOnlyList<string> SplitTemplates(IReadOnlyList<string> values) =>
+        values.Count == 1 ? values[0].Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : values;
+
+    private static IReadOnlyList<ClipImageInput> ImagesFromBase64(IReadOnlyList<string> values, string field) =>
+        values.Select((v, i) => new ClipImageInput(ClipPreprocess.FromBase64(v, $"{field}[{i}]"), $"{field}[{i}]")).ToList();
+
+    private static IReadOnlyList<string> Strings(JsonElement? input, string field)
+    {
+        switch (input)
+        {
+            case null or { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined }:
+                throw new InvalidRequestException(field, $"{field} is required: a string or an array of strings.");
+            case { ValueKind: JsonValueKind.String } s:
+                return [s.GetString()!];
+            case { ValueKind: JsonValueKind.Array } a:
+                var list = new List<string>();
+                var i = 0;
+                foreach (var item in a.EnumerateArray())
+                {
+                    if (item.ValueKind != JsonValueKind.String)
+                        throw new InvalidRequestException($"{field}[{i}]", $"{field}[{i}] must be a string (token-id arrays are not accepted).");
+                    list.Add(item.GetString()!);
+                    i++;
+                }
+                if (list.Count == 0) throw new InvalidRequestException(field, $"{field} is an empty array.");
+                return list;
+            default:
+                throw new InvalidRequestException(field, $"{field} must be a string or an array of strings.");
+        }
+    }
+
+    private static async Task<T> ReadJsonAsync<T>(HttpRequest request, CancellationToken ct) where T : class
+    {
+        if (!request.HasJsonContentType())
+            throw new InvalidRequestException("body", "Send the request as application/json (or multipart/form-data for /v1/classify).");
+        return await request.ReadFromJsonAsync<T>(Json, ct) ?? throw new InvalidRequestException("body", "The request body is empty.");
+    }
+}

@@ -1,0 +1,85 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using MultimodalHub.Contracts;
+using MultimodalHub.Inference.Engines.Diffusion.Schedulers;
+using MultimodalHub.Inference.Runtime;
+
+namespace MultimodalHub.Inference.Engines.Diffusion;
+
+/// <summary>
+/// POST /v1/images/generations (synchronous, OpenAI-compatible), the job API (POST /v1/images/jobs, GET .../{id},
+/// GET .../{id}/events as server-sent events, DELETE .../{id}) and GET /v1/schedulers.
+/// </summary>
+public static class DiffusionEndpoints
+{
+    private static readonly JsonSerializerOptions Json = HubJson.Create();
+
+    public static IEndpointRouteBuilder MapDiffusionEndpointsCore(this IEndpointRouteBuilder app)
+    {
+        var images = app.MapGroup("/v1/images").WithTags("images");
+        images.MapPost("/generations", Generate).Accepts<ImageGenerationRequest>("application/json")
+            .WithSummary("Generate images (waits for the result).");
+        images.MapPost("/jobs", Submit).Accepts<ImageGenerationRequest>("application/json")
+            .WithSummary("Queue a generation; follow it with GET /v1/images/jobs/{id}/events.");
+        images.MapGet("/jobs", List).WithSummary("Recent jobs, newest first.");
+        images.MapGet("/jobs/{id}", Get).WithSummary("A job's status, progress and (when done) result.");
+        images.MapGet("/jobs/{id}/events", Events).WithSummary("Server-sent events: queued, started, progress, preview, image, then completed | failed | cancelled.");
+        images.MapDelete("/jobs/{id}", Cancel).WithSummary("Cancel a queued or running job (or forget a finished one).");
+        app.MapGet("/v1/schedulers", Schedulers).WithTags("images");
+        return app;
+    }
+
+    internal static async Task<Ok<ImageGenerationResponse>> Generate(HttpRequest http, DiffusionService service, CancellationToken ct)
+    {
+        var request = await ReadAsync(http, ct);
+        var plan = await service.PlanAsync(request, ct);
+        return TypedResults.Ok(await service.GenerateAsync(plan, ct));
+    }
+
+    internal static async Task<Accepted<ImageJobInfo>> Submit(HttpRequest http, ImageJobs jobs, CancellationToken ct)
+    {
+        var request = await ReadAsync(http, ct);
+        var job = await jobs.SubmitAsync(request, ct);
+        return TypedResults.Accepted($"/v1/images/jobs/{job.Id}", job.Info());
+    }
+
+    internal static Ok<ImageJobList> List(ImageJobs jobs) =>
+        TypedResults.Ok(new ImageJobList("list", jobs.List().Select(j => j.Info()).ToList()));
+
+    internal static Results<Ok<ImageJobInfo>, ProblemHttpResult> Get(string id, ImageJobs jobs) =>
+        jobs.Get(id) is { } job ? TypedResults.Ok(job.Info()) : NotFound(id);
+
+    internal static Results<ServerSentEventsResult<string>, ProblemHttpResult> Events(string id, ImageJobs jobs, CancellationToken ct) =>
+        jobs.Get(id) is { } job ? TypedResults.ServerSentEvents(Stream(job, ct)) : NotFound(id);
+
+    internal static async Task<Results<Ok<ImageJobInfo>, ProblemHttpResult>> Cancel(string id, ImageJobs jobs, CancellationToken ct) =>
+        await jobs.CancelAsync(id, ct) is { } job ? TypedResults.Ok(job.Info()) : NotFound(id);
+
+    internal static Ok<SchedulerList> Schedulers() =>
+        TypedResults.Ok(new SchedulerList("list", SchedulerCatalog.All.Select(e => new SchedulerInfo(e.Name, e.Description, e.Aliases, e.DefaultSteps)).ToList()));
+
+    private static async IAsyncEnumerable<SseItem<string>> Stream(ImageJob job, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var e in job.ReadEventsAsync(ct)) yield return new SseItem<string>(e.Data, e.Name);
+    }
+
+    private static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem($"No image job '{id}' (finished jobs are kept for a limited time).", statusCode: 404, title: "Job not found");
+
+    /// <summary>The JSON body, with a 400 naming the field whose value has the wrong type.</summary>
+    private static async Task<ImageGenerationRequest> ReadAsync(HttpRequest http, CancellationToken ct)
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<ImageGenerationRequest>(http.Body, Json, ct)
+                ?? throw new InvalidRequestException("body", "The request body must be a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            var field = e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : "body";
+            throw new InvalidRequestException(field, $"Malformed JSON for '{field}': {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using MultimodalHub.Inference.Engines.Diffusion.Schedulers;
+using MultimodalHub.Inference.Runtime;
+using MultimodalHub.Inference.Text;
+
+namespace MultimodalHub.Inference.Engines.Diffusion;
+
+/// <summary>
+/// A loaded diffusers ONNX Stable Diffusion folder: the four sessions (vae_encoder optional), the tokenizer and
+/// every size/constant read from the model's files — latent channels and native size from the UNet
+/// (config.json sample_size, session input shape), VAE downsample factor from block_out_channels, the latent
+/// scaling factor from vae_decoder/config.json (default 0.18215), the token length from tokenizer_config.json.
+/// </summary>
+public sealed class DiffusionModel : IDisposable
+{
+    private readonly Lazy<ITextTokenizer> _tokenizer;
+
+    public DiffusionModel(ModelDescriptor descriptor, Func<string, InferenceSession> createSession)
+    {
+        Descriptor = descriptor;
+        var dir = descriptor.Directory;
+        Scheduler = SchedulerConfig.Load(Path.Combine(dir, "scheduler", "scheduler_config.json"));
+        var vae = ReadJson(Path.Combine(dir, "vae_decoder", "config.json"));
+        var unet = ReadJson(Path.Combine(dir, "unet", "config.json"));
+        var tok = ReadJson(Path.Combine(dir, "tokenizer", "tokenizer_config.json"));
+        ScalingFactor = Number(vae, "scaling_factor") ?? 0.18215;
+        VaeScaleFactor = vae?.TryGetProperty("block_out_channels", out var boc) == true && boc.ValueKind == JsonValueKind.Array
+            ? 1 << (boc.GetArrayLength() - 1) : 8;
+        MaxTokens = (int)(Number(tok, "model_max_length") is { } m && m is > 0 and < 100_000 ? m : 77);
+
+        var sessions = new List<InferenceSession>();
+        try
+        {
+            TextEncoder = Add(createSession(Path.Combine(dir, "text_encoder", "model.onnx")));
+            Unet = Add(createSession(Path.Combine(dir, "unet", "model.onnx")));
+            VaeDecoder = Add(createSession(Path.Combine(dir, "vae_decoder", "model.onnx")));
+            var encoderPath = Path.Combine(dir, "vae_encoder", "model.onnx");
+            VaeEncoder = File.Exists(encoderPath) ? Add(createSession(encoderPath)) : null;
+        }
+        catch
+        {
+            foreach (var s in sessions) s.Dispose();
+            throw;
+        }
+        InferenceSession Add(InferenceSession s) { sessions.Add(s); return s; }
+
+        UnetNames = UnetInputs.From(Unet);
+        var sampleShape = Unet.InputMetadata[UnetNames.Sample].Dimensions;
+        LatentChannels = sampleShape.Length == 4 && sampleShape[1] > 0 ? sampleShape[1]
+            : (int)(Number(unet, "in_channels") ?? Number(vae, "latent_channels") ?? 4);
+        var sampleSize = (int)(Number(unet, "sample_size") ?? 64);
+        // The UNet halves the latent once per down block after the first; the skip concatenations need even sizes there.
+        var unetLevels = unet?.TryGetProperty("block_out_channels", out var ubc) == true && ubc.ValueKind == JsonValueKind.Array ? ubc.GetArrayLength() : 4;
+        SizeMultiple = VaeScaleFactor * (1 << Math.Max(0, unetLevels - 1));
+        DefaultWidth = DefaultHeight = sampleSize * VaeScaleFactor;
+        TextOutput = TextEncoder.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : TextEncoder.OutputNames[0];
+        TextInput = TextEncoder.InputMetadata.ContainsKey("input_ids") ? "input_ids" : TextEncoder.InputNames[0];
+        DefaultScheduler = SchedulerCatalog.DefaultFor(Scheduler);
+        _tokenizer = new Lazy<ITextTokenizer>(() => TokenizerLoader.Load(Path.Combine(dir, "tokenizer")));
+    }
+
+    public ModelDescriptor Descriptor { get; }
+    public string Id => Descriptor.Id;
+    public InferenceSession TextEncoder { get; }
+    public InferenceSession Unet { get; }
+    public InferenceSession VaeDecoder { get; }
+    public InferenceSession? VaeEncoder { get; }
+    public SchedulerConfig Scheduler { get; }
+    public string DefaultScheduler { get; }
+    public double ScalingFactor { get; }
+    public int VaeScaleFactor { get; }
+    public int LatentChannels { get; }
+    public int DefaultWidth { get; }
+    public int DefaultHeight { get; }
+    public int MaxTokens { get; }
+
+    /// <summary>Width and height must be multiples of this: VAE factor x 2^(UNet down blocks - 1) (16 here, 64 for SD 1.5).</summary>
+    public int SizeMultiple { get; }
+    public string TextInput { get; }
+    public string TextOutput { get; }
+    public UnetInputs UnetNames { get; }
+
+    /// <summary>The model's CLIP tokenizer (tokenizer/ folder), loaded on first use.</summary>
+    public ITextTokenizer Tokenizer => _tokenizer.Value;
+
+    public void Dispose()
+    {
+        TextEncoder.Dispose();
+        Unet.Dispose();
+        VaeDecoder.Dispose();
+        VaeEncoder?.Dispose();
+    }
+
+    private static JsonElement? ReadJson(string path)
+    {
+        if (!File.Exists(path)) return null;
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        return doc.RootElement.Clone();
+    }
+
+    private static double? Number(JsonElement? e, string name) =>
+        e is { } el && el.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+}
+
+/// <summary>The UNet's input names (diffusers' export: sample, timestep, encoder_hidden_states) and the timestep dtype.</summary>
+public sealed record UnetInputs(string Sample, string Timestep, string EncoderHiddenStates, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType TimestepType, string Output)
+{
+    public static UnetInputs From(InferenceSession unet)
+    {
+        var names = unet.InputNames;
+        string Find(string wanted, int fallback) => names.Contains(wanted) ? wanted : names[Math.Min(fallback, names.Count - 1)];
+        var timestep = Find("timestep", 1);
+        return new UnetInputs(Find("sample", 0), timestep, Find("encoder_hidden_states", 2),
+            unet.InputMetadata[timestep].ElementDataType, unet.OutputNames[0]);
+    }
+}

@@ -1,0 +1,32 @@
+namespace MultimodalHub.Inference.Engines.Diffusion;
+
+/// <summary>Configuration section "Diffusion": request limits and the job store.</summary>
+public sealed class DiffusionOptions
+{
+    public const string Section = "Diffusion";
+
+    /// <summary>Smallest and largest width/height (multiples of the VAE factor, 8).</summary>
+    public int MinSide { get; set; } = 64;
+    public int MaxSide { get; set; } = 2048;
+
+    /// <summary>Largest width x height per image.</summary>
+    public long MaxPixels { get; set; } = 1024 * 1024;
+
+    public int MaxSteps { get; set; } = 150;
+    public int MaxImages { get; set; } = 8;
+    public double MaxGuidance { get; set; } = 30;
+
+    /// <summary>Prompts longer than this are rejected (the text encoder keeps 77 tokens anyway).</summary>
+    public int MaxPromptChars { get; set; } = 4000;
+
+    public int DefaultSteps { get; set; } = 20;
+    public double DefaultGuidance { get; set; } = 7.5;
+    public double DefaultStrength { get; set; } = 0.75;
+
+    /// <summary>Previews per image in job events when the request does not say (about this many, evenly spaced).</summary>
+    public int DefaultPreviews { get; set; } = 5;
+
+    /// <summary>Finished jobs are kept (GET-able) this long, and at most <see cref="MaxJobs"/> jobs are kept in all.</summary>
+    public TimeSpan JobRetention { get; set; } = TimeSpan.FromHours(1);
+    public int MaxJobs { get; set; } = 200;
+}

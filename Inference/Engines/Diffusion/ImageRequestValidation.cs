@@ -1,0 +1,117 @@
+using System.Globalization;
+using MultimodalHub.Contracts;
+using MultimodalHub.Inference.Engines.Diffusion.Schedulers;
+using MultimodalHub.Inference.Imaging;
+using MultimodalHub.Inference.Runtime;
+
+namespace MultimodalHub.Inference.Engines.Diffusion;
+
+/// <summary>A validated request with every default filled in: exactly what will run.</summary>
+public sealed record ImagePlan(
+    ModelDescriptor Model,
+    string Prompt,
+    string NegativePrompt,
+    int Width,
+    int Height,
+    int Steps,
+    double GuidanceScale,
+    string Scheduler,
+    long Seed,
+    int N,
+    double? Strength,
+    RgbImage? InitImage,
+    int PreviewEvery)
+{
+    public IEnumerable<long> Seeds => Enumerable.Range(0, N).Select(i => Seed + i);
+}
+
+/// <summary>
+/// Checks every field of an <see cref="ImageGenerationRequest"/> (400 naming the field for anything out of range,
+/// empty, too long or NaN) and resolves the defaults from the model (native size, scheduler) and the options.
+/// </summary>
+public static class ImageRequestValidation
+{
+    /// <summary>Largest seed: 2^53 - 1, so that JSON clients (JavaScript numbers) keep it exact.</summary>
+    public const long MaxSeed = (1L << 53) - 1;
+
+    /// <summary>Checks that need no model (done before queueing or loading anything).</summary>
+    public static void CheckFields(ImageGenerationRequest r, DiffusionOptions o)
+    {
+        if (r.Prompt is null || string.IsNullOrWhiteSpace(r.Prompt)) throw new InvalidRequestException("prompt", "prompt is required and must not be empty.");
+        if (r.Prompt.Length > o.MaxPromptChars) throw new InvalidRequestException("prompt", $"prompt is {r.Prompt.Length} characters; at most {o.MaxPromptChars} are accepted (the text encoder reads 77 tokens).");
+        if (r.NegativePrompt is { Length: var nl } && nl > o.MaxPromptChars) throw new InvalidRequestException("negative_prompt", $"negative_prompt is {nl} characters; at most {o.MaxPromptChars} are accepted.");
+        if (r.ResponseFormat is { } f && f != "b64_json")
+            throw new InvalidRequestException("response_format", f == "url"
+                ? "response_format \"url\" is not supported: this server keeps no image files; use \"b64_json\" (the default)."
+                : $"response_format must be \"b64_json\", not \"{f}\".");
+        if (r.N is { } n && (n < 1 || n > o.MaxImages)) throw new InvalidRequestException("n", $"n must be between 1 and {o.MaxImages}, not {n}.");
+        if (r.Steps is { } s && (s < 1 || s > o.MaxSteps)) throw new InvalidRequestException("steps", $"steps must be between 1 and {o.MaxSteps}, not {s}.");
+        if (r.GuidanceScale is { } g && (!double.IsFinite(g) || g < 0 || g > o.MaxGuidance))
+            throw new InvalidRequestException("guidance_scale", $"guidance_scale must be a number between 0 and {o.MaxGuidance}.");
+        if (r.Scheduler is { } sch && SchedulerCatalog.Normalize(sch) is null)
+            throw new InvalidRequestException("scheduler", $"Unknown scheduler '{sch}'. Known: {string.Join(", ", SchedulerCatalog.All.Select(e => e.Name))} (GET /v1/schedulers).");
+        if (r.Seed is { } seed && (seed < 0 || seed > MaxSeed - o.MaxImages))
+            throw new InvalidRequestException("seed", $"seed must be between 0 and {MaxSeed - o.MaxImages}.");
+        if (r.Strength is { } st && (!double.IsFinite(st) || st < 0 || st > 1)) throw new InvalidRequestException("strength", "strength must be a number between 0 and 1.");
+        if (r.Strength is not null && string.IsNullOrEmpty(r.InitImage)) throw new InvalidRequestException("strength", "strength applies only to img2img: give init_image too.");
+        if (r.PreviewEvery is { } pe && (pe < 0 || pe > o.MaxSteps)) throw new InvalidRequestException("preview_every", $"preview_every must be between 0 and {o.MaxSteps}.");
+        if (r.Size is { } size) ParseSize(size, o);
+    }
+
+    /// <summary>Everything, with the model's defaults: the plan to run.</summary>
+    public static ImagePlan Plan(ImageGenerationRequest r, ModelDescriptor model, DiffusionModel loaded, DiffusionOptions o, ImageLimits limits)
+    {
+        CheckFields(r, o);
+        var (width, height) = r.Size is { } size && !size.Equals("auto", StringComparison.OrdinalIgnoreCase)
+            ? ParseSize(size, o)
+            : (loaded.DefaultWidth, loaded.DefaultHeight);
+        if (width % loaded.SizeMultiple != 0 || height % loaded.SizeMultiple != 0)
+            throw new InvalidRequestException("size", $"Model '{model.Id}' needs width and height in multiples of {loaded.SizeMultiple} ({width}x{height} is not).");
+        var scheduler = r.Scheduler is { } s ? SchedulerCatalog.Normalize(s)! : loaded.DefaultScheduler;
+        var steps = r.Steps ?? (scheduler == "lcm" ? SchedulerCatalog.Get("lcm").DefaultSteps : o.DefaultSteps);
+        if (scheduler == "lcm" && steps > loaded.Scheduler.OriginalInferenceSteps)
+            throw new InvalidRequestException("steps", $"the lcm scheduler takes at most {loaded.Scheduler.OriginalInferenceSteps} steps.");
+        var guidance = r.GuidanceScale ?? o.DefaultGuidance;
+        var seed = r.Seed ?? Random.Shared.NextInt64(0, 1L << 32);
+        RgbImage? init = null;
+        double? strength = null;
+        if (!string.IsNullOrEmpty(r.InitImage))
+        {
+            if (loaded.VaeEncoder is null) throw new InvalidRequestException("init_image", $"Model '{model.Id}' has no vae_encoder, so it cannot do img2img.");
+            init = DiffusionImages.DecodeResized(DecodeBase64(r.InitImage), width, height, limits, "init_image");
+            strength = r.Strength ?? o.DefaultStrength;
+        }
+        var previewEvery = r.PreviewEvery ?? Math.Max(1, (int)Math.Ceiling(steps / (double)Math.Max(1, o.DefaultPreviews)));
+        return new ImagePlan(model, r.Prompt!, r.NegativePrompt ?? "", width, height, steps, guidance, scheduler, seed,
+            r.N ?? 1, strength, init, previewEvery);
+    }
+
+    public static (int Width, int Height) ParseSize(string size, DiffusionOptions o)
+    {
+        if (size.Equals("auto", StringComparison.OrdinalIgnoreCase)) return (0, 0);
+        var parts = size.Trim().ToLowerInvariant().Split('x', '×');
+        if (parts.Length != 2
+            || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var w)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var h))
+            throw new InvalidRequestException("size", $"size must be \"WIDTHxHEIGHT\" (e.g. \"64x64\"), not \"{size}\".");
+        if (w % 8 != 0 || h % 8 != 0) throw new InvalidRequestException("size", $"width and height must be multiples of 8 ({w}x{h} is not).");
+        if (w < o.MinSide || h < o.MinSide || w > o.MaxSide || h > o.MaxSide)
+            throw new InvalidRequestException("size", $"width and height must be between {o.MinSide} and {o.MaxSide} ({w}x{h} is not).");
+        if ((long)w * h > o.MaxPixels) throw new InvalidRequestException("size", $"{w}x{h} is more than the {o.MaxPixels} pixels allowed.");
+        return (w, h);
+    }
+
+    private static byte[] DecodeBase64(string text)
+    {
+        var comma = text.StartsWith("data:", StringComparison.OrdinalIgnoreCase) ? text.IndexOf(',') : -1;
+        var payload = comma >= 0 ? text[(comma + 1)..] : text;
+        try
+        {
+            return Convert.FromBase64String(payload.Trim());
+        }
+        catch (FormatException)
+        {
+            throw new InvalidRequestException("init_image", "init_image must be base64 (optionally a data: URL).");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using MultimodalHub.Inference.Engines.Diffusion.Schedulers;
+using MultimodalHub.Inference.Imaging;
+
+namespace MultimodalHub.Inference.Engines.Diffusion;
+
+/// <summary>What one image's denoising loop needs besides the text embeddings and the noise.</summary>
+/// <param name="InitLatents">Img2img: the clean latents of the init image (VAE-encoded, scaled); null for text-to-image.</param>
+/// <param name="Strength">Img2img: the fraction of the schedule run (diffusers: init_timestep = min(int(steps * strength), steps)).</param>
+public sealed record DenoiseRequest(string Scheduler, int Steps, double GuidanceScale, int Width, int Height, float[]? InitLatents = null, double Strength = 1.0);
+
+/// <summary>After each step: 1-based step of total, and a lazily made preview of the current estimate.</summary>
+public sealed record DenoiseStep(int Step, int TotalSteps, Func<RgbImage> Preview);
+
+/// <summary>Time spent in the ORT runs (summed) for the benchmark and the response's timings.</summary>
+public sealed class PipelineTimings
+{
+    public TimeSpan TextEncode;
+    public TimeSpan Unet;
+    public TimeSpan Vae;
+    public int UnetRuns;
+}
+
+/// <summary>
+/// The Stable Diffusion sampling loop (diffusers' OnnxStableDiffusionPipeline / Img2ImgPipeline semantics):
+/// start latents = noise * init_noise_sigma (img2img: scheduler.add_noise(encoded image, noise, start step));
+/// per step: scale the input, one guided UNet call, scheduler step; cancellation is checked before every step.
+/// </summary>
+public static class SdPipeline
+{
+    public static int LatentLength(DiffusionModel model, int width, int height) =>
+        model.LatentChannels * (height / model.VaeScaleFactor) * (width / model.VaeScaleFactor);
+
+    /// <summary>diffusers img2img: the index of the first step run for a strength.</summary>
+    public static int StartIndex(int steps, double strength)
+    {
+        var initTimestep = Math.Min((int)(steps * strength), steps);
+        return Math.Max(steps - initTimestep, 0);
+    }
+
+    /// <summary>Runs the loop; returns the final latents (before 1 / scaling_factor). trace gets (step, raw UNet output, latents after).</summary>
+    public static float[] Denoise(
+        DiffusionModel model, TextEmbeddings text, DenoiseRequest request, INoiseSource noise,
+        PipelineTimings timings, CancellationToken ct, Action<DenoiseStep>? onStep = null,
+        Action<int, float[], float[]>? trace = null)
+    {
+        var c = model.LatentChannels;
+        var h = request.Height / model.VaeScaleFactor;
+        var w = request.Width / model.VaeScaleFactor;
+        var count = c * h * w;
+        var scheduler = SchedulerCatalog.Create(request.Scheduler, model.Scheduler, request.Steps);
+        var start = request.InitLatents is null ? 0 : StartIndex(request.Steps, request.Strength);
+        var initial = noise.Next(count);
+        float[] latents;
+        if (request.InitLatents is { } clean)
+        {
+            if (start >= request.Steps) return clean;
+            latents = scheduler.AddNoise(clean, initial, start);
+        }
+        else
+        {
+            latents = new float[count];
+            var sigma = scheduler.InitNoiseSigma;
+            for (var i = 0; i < count; i++) latents[i] = (float)(initial[i] * sigma);
+        }
+
+        var total = request.Steps - start;
+        for (var i = start; i < request.Steps; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var input = scheduler.ScaleModelInput(latents, i);
+            var sw = Stopwatch.StartNew();
+            var raw = UnetDenoise.RunRaw(model, input, scheduler.Timesteps[i], text, c, h, w);
+            timings.Unet += sw.Elapsed;
+            timings.UnetRuns++;
+            var eps = text.Guided ? UnetDenoise.Guide(raw, count, request.GuidanceScale) : raw;
+            var step = scheduler.Step(eps, i, latents, noise);
+            latents = step.PrevSample;
+            trace?.Invoke(i, raw, latents);
+            if (onStep is not null)
+            {
+                var x0 = step.PredictedOriginal;
+                onStep(new DenoiseStep(i - start + 1, total, () =>
+                {
+                    var pw = Stopwatch.StartNew();
+                    var preview = LatentPreview.Make(model, x0, c, h, w);
+                    timings.Vae += pw.Elapsed;
+                    return preview;
+                }));
+            }
+        }
+        return latents;
+    }
+
+    /// <summary>Final latents to the RGB image.</summary>
+    public static RgbImage Decode(DiffusionModel model, float[] latents, int width, int height, PipelineTimings timings)
+    {
+        var sw = Stopwatch.StartNew();
+        var decoded = VaeDecode.Run(model, latents, model.LatentChannels, height / model.VaeScaleFactor, width / model.VaeScaleFactor);
+        timings.Vae += sw.Elapsed;
+        return VaeDecode.ToImage(decoded, width, height);
+    }
+
+    /// <summary>The text encoder stage, timed.</summary>
+    public static TextEmbeddings EncodePrompts(DiffusionModel model, string prompt, string negativePrompt, double guidance, PipelineTimings timings)
+    {
+        var sw = Stopwatch.StartNew();
+        var ids = DiffusionTokenize.Batch(model, prompt, negativePrompt, guided: guidance > 1.0);
+        var result = TextEncode.Run(model, ids);
+        timings.TextEncode += sw.Elapsed;
+        return result;
+    }
+}

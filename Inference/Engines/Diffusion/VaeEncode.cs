@@ -1,0 +1,25 @@
+using Microsoft.ML.OnnxRuntime;
+using MultimodalHub.Inference.Imaging;
+using MultimodalHub.Inference.Runtime;
+
+namespace MultimodalHub.Inference.Engines.Diffusion;
+
+/// <summary>Img2img start: RGB to [-1, 1] CHW, vae_encoder, times scaling_factor (diffusion latents).</summary>
+public static class VaeEncode
+{
+    public static float[] Run(DiffusionModel model, RgbImage image)
+    {
+        var encoder = model.VaeEncoder ?? throw new InvalidRequestException("init_image", $"Model '{model.Id}' has no vae_encoder, so it cannot do img2img.");
+        var plane = image.Width * image.Height;
+        var chw = new float[plane * 3];
+        for (var i = 0; i < plane; i++)
+            for (var c = 0; c < 3; c++)
+                chw[c * plane + i] = image.Pixels[i * 3 + c] / 127.5f - 1f;
+        using var input = Tensors.Float(chw, 1, 3, image.Height, image.Width);
+        using var runOptions = new RunOptions();
+        using var outputs = encoder.Run(runOptions, [encoder.InputNames[0]], [input], [encoder.OutputNames[0]]);
+        var latents = Tensors.ToFloats(outputs[0]);
+        for (var i = 0; i < latents.Length; i++) latents[i] = (float)(latents[i] * model.ScalingFactor);
+        return latents;
+    }
+}

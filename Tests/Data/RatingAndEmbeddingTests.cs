@@ -1,0 +1,131 @@
+using System.Text;
+using System.Text.Json;
+using MultimodalHub.Data.Entities;
+using MultimodalHub.Data.Services;
+using SkiaSharp;
+
+namespace MultimodalHub.Tests.Data;
+
+public sealed class RatingAndEmbeddingTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Elo_ranks_the_consistently_preferred_model_first()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var hub = await HubDataHarness.StartAsync(clock);
+        var images = new List<string>();
+        for (var i = 0; i < 6; i++)
+            images.Add((await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, new SKColor((byte)(40 * i), 0, 0)), Ct)).Sha256);
+
+        // best beats mid and worst every time; mid beats worst 3 of 4; one tie.
+        async Task Vote(string a, string b, AbWinner w, int ia, int ib)
+        {
+            await hub.Ratings.RecordAbVoteAsync("a red star", new(images[ia], Contender: a), new(images[ib], Contender: b), w, ct: Ct);
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+        for (var round = 0; round < 4; round++)
+        {
+            await Vote("sd-best", "sd-mid", round % 2 == 0 ? AbWinner.A : AbWinner.A, 0, 1);
+            await Vote("sd-worst", "sd-best", AbWinner.B, 2, 3);
+            await Vote("sd-mid", "sd-worst", round == 3 ? AbWinner.B : AbWinner.A, 4, 5);
+        }
+        await Vote("sd-mid", "sd-worst", AbWinner.Tie, 4, 5);
+
+        var ranking = await hub.Ratings.EloRankingAsync(ct: Ct);
+        Assert.Equal(["sd-best", "sd-mid", "sd-worst"], ranking.Select(e => e.Contender));
+        Assert.Equal((8, 0, 0), (ranking[0].Wins, ranking[0].Losses, ranking[0].Ties));
+        Assert.Equal(1, ranking[2].Ties);
+        Assert.Equal(1500 * 3, ranking.Sum(e => e.Rating), 6); // Elo is zero-sum
+        Assert.True(ranking[0].Rating > 1550);
+    }
+
+    [Fact]
+    public async Task Preference_export_writes_the_right_pairs_as_jsonl()
+    {
+        await using var hub = await HubDataHarness.StartAsync();
+        var red = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), Ct)).Sha256;
+        var blue = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), Ct)).Sha256;
+        var runA = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "a red star"), Ct);
+        await hub.Runs.MarkSucceededAsync(runA.Id, new(OutputImages: [red]), Ct);
+        var runB = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-turbo", "a red star"), Ct);
+        await hub.Runs.MarkSucceededAsync(runB.Id, new(OutputImages: [blue]), Ct);
+
+        await hub.Ratings.RecordAbVoteAsync("a red star", new(red, runA.Id), new(blue, runB.Id), AbWinner.A, ct: Ct);
+        await hub.Ratings.RecordAbVoteAsync("a red star", new(red, runA.Id), new(blue, runB.Id), AbWinner.Tie, ct: Ct);
+        await hub.Ratings.RecordAbVoteAsync("a blue star", new(red, Contender: "x"), new(blue, Contender: "y"), AbWinner.B, ct: Ct);
+
+        // Thumbs: two captions of the same image/prompt, one up, one down → one text pair.
+        var good = await hub.Runs.CreateAsync(new(RunKind.Vqa, "shapes-vlm", "what colour is the star?"), Ct);
+        await hub.Runs.MarkSucceededAsync(good.Id, new(Text: "red"), Ct);
+        var bad = await hub.Runs.CreateAsync(new(RunKind.Vqa, "shapes-vlm", "what colour is the star?"), Ct);
+        await hub.Runs.MarkSucceededAsync(bad.Id, new(Text: "green"), Ct);
+        Assert.True(await hub.Ratings.SetThumbAsync(good.Id, Thumb.Up, Ct));
+        Assert.True(await hub.Ratings.SetThumbAsync(bad.Id, Thumb.Down, Ct));
+
+        using var output = new MemoryStream();
+        Assert.Equal(3, await hub.Ratings.ExportPreferencePairsAsync(output, ct: Ct));
+        var lines = Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        var pairs = lines.Select(l => JsonDocument.Parse(l).RootElement).Select(e => (
+            Prompt: e.GetProperty("prompt").GetString(), Chosen: e.GetProperty("chosen").GetString(),
+            Rejected: e.GetProperty("rejected").GetString(), ChosenModel: e.GetProperty("chosen_model").GetString(),
+            Source: e.GetProperty("source").GetString())).ToList();
+        Assert.Contains(("a red star", red, blue, "sd-shapes", "ab"), pairs);
+        Assert.Contains(("a blue star", blue, red, "y", "ab"), pairs);
+        Assert.Contains(("what colour is the star?", "red", "green", "shapes-vlm", "thumbs"), pairs);
+    }
+
+    [Fact]
+    public async Task Nearest_embedding_search_ranks_the_closest_first()
+    {
+        await using var hub = await HubDataHarness.StartAsync();
+        var shas = new List<string>();
+        for (var i = 0; i < 5; i++)
+            shas.Add((await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, new SKColor(0, (byte)(50 * i), 0)), Ct)).Sha256);
+
+        float[][] vectors =
+        [
+            [1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            [0.9f, 0.1f, 0, 0, 0, 0, 0, 0, 0, 0],
+            [0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+            [-1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            [0.5f, 0.5f, 0.5f, 0, 0, 0, 0, 0, 0, 0],
+        ];
+        for (var i = 0; i < shas.Count; i++)
+            await hub.Embeddings.UpsertAsync(shas[i], "clip-shapes", vectors[i], Ct);
+        await hub.Embeddings.UpsertAsync(shas[2], "other-model", new float[] { 1, 0, 0 }, Ct);
+
+        var nearest = await hub.Embeddings.NearestAsync("clip-shapes", new float[] { 2, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, 3, Ct);
+        Assert.Equal([shas[0], shas[1], shas[4]], nearest.Select(n => n.ImageSha256));
+        Assert.Equal(1f, nearest[0].Score, 5);
+        Assert.True(nearest[1].Score > nearest[2].Score);
+
+        Assert.Equal(vectors[3], await hub.Embeddings.GetAsync(shas[3], "clip-shapes", Ct));
+        await hub.Embeddings.UpsertAsync(shas[3], "clip-shapes", vectors[0], Ct); // upsert replaces
+        Assert.Equal(vectors[0], await hub.Embeddings.GetAsync(shas[3], "clip-shapes", Ct));
+        Assert.Equal(shas.Where((_, i) => i != 2).Order(), (await hub.Embeddings.MissingAsync("other-model", ct: Ct)).Order());
+        await Assert.ThrowsAsync<ArgumentException>(() => hub.Embeddings.UpsertAsync(shas[0], "clip-shapes", new[] { float.NaN }, Ct));
+    }
+
+    [Fact]
+    public async Task Semantic_hits_map_to_the_newest_gallery_item_in_similarity_order()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var hub = await HubDataHarness.StartAsync(clock);
+        var a = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), Ct)).Sha256;
+        var b = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), Ct)).Sha256;
+        var orphan = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Green), Ct)).Sha256;
+        var old = await hub.Runs.CreateAsync(new(RunKind.Classify, "clip-shapes", "x", InputImages: [a]), Ct);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var newer = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [a]), Ct);
+        var other = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "y"), Ct);
+        await hub.Runs.MarkSucceededAsync(other.Id, new(OutputImages: [b]), Ct);
+
+        var items = await hub.Runs.GalleryItemsForImagesAsync([b, orphan, a], ct: Ct);
+        Assert.Equal([(other.Id, b), (newer.Id, a)], items.Select(i => (i.RunId, i.ImageSha256)));
+        Assert.Empty(await hub.Runs.GalleryItemsForImagesAsync([a, b], "someone-else", Ct));
+        Assert.NotEqual(old.Id, items[1].RunId);
+    }
+}
