@@ -10,7 +10,8 @@ public static class TestImages
 {
     /// <summary>An RGB image with a coloured shape on a plain background, drawn with SkiaSharp.</summary>
     public static RgbImage Shape(string shape, SKColor color, SKColor background, int width = 64, int height = 64,
-        float cx = 0.5f, float cy = 0.5f, float size = 0.35f)
+        float cx = 0.5f, float cy = 0.5f, float size = 0.25f, int noise = 0, int seed = 0,
+        float starOuter = 1.1f, float starInner = 0.38f)
     {
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         using var canvas = new SKCanvas(bitmap);
@@ -21,46 +22,55 @@ public static class TestImages
         switch (shape)
         {
             case "circle": canvas.DrawCircle(x, y, r, paint); break;
-            case "square": canvas.DrawRect(x - r * 0.85f, y - r * 0.85f, r * 1.7f, r * 1.7f, paint); break;
+            case "square": canvas.DrawRect(x - r, y - r, 2 * r, 2 * r, paint); break;
             case "triangle":
-                using (var path = new SKPath())
-                {
-                    path.MoveTo(x, y - r);
-                    path.LineTo(x + r * 0.95f, y + r * 0.8f);
-                    path.LineTo(x - r * 0.95f, y + r * 0.8f);
-                    path.Close();
-                    canvas.DrawPath(path, paint);
-                }
+                DrawPolygon(canvas, paint, [(x, y - r), (x + r * 0.95f, y + r * 0.8f), (x - r * 0.95f, y + r * 0.8f)]);
                 break;
             case "star":
-                using (var path = new SKPath())
+                var points = new (float, float)[10];
+                for (var i = 0; i < 10; i++)
                 {
-                    for (var i = 0; i < 10; i++)
-                    {
-                        var radius = i % 2 == 0 ? r : r * 0.45f;
-                        var angle = -Math.PI / 2 + i * Math.PI / 5;
-                        var px = x + radius * (float)Math.Cos(angle);
-                        var py = y + radius * (float)Math.Sin(angle);
-                        if (i == 0) path.MoveTo(px, py); else path.LineTo(px, py);
-                    }
-                    path.Close();
-                    canvas.DrawPath(path, paint);
+                    var radius = i % 2 == 0 ? r * starOuter : r * starOuter * starInner;
+                    var angle = -Math.PI / 2 + i * Math.PI / 5;
+                    points[i] = (x + radius * (float)Math.Cos(angle), y + radius * (float)Math.Sin(angle));
                 }
+                DrawPolygon(canvas, paint, points);
                 break;
             default: throw new ArgumentException(shape);
         }
         canvas.Flush();
         var rgba = bitmap.Bytes; // opaque background: premultiplied = straight colours
         var rgb = new byte[width * height * 3];
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3) { rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2]; }
+        var random = new Random(seed);
+        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
+            for (var c = 0; c < 3; c++)
+                rgb[j + c] = (byte)Math.Clamp(rgba[i + c] + (noise > 0 ? random.Next(-noise, noise + 1) : 0), 0, 255);
         return new RgbImage(width, height, rgb);
+    }
+
+    private static void DrawPolygon(SKCanvas canvas, SKPaint paint, (float X, float Y)[] points)
+    {
+        using var builder = new SKPathBuilder();
+        builder.MoveTo(points[0].X, points[0].Y);
+        foreach (var (px, py) in points.Skip(1)) builder.LineTo(px, py);
+        builder.Close();
+        using var path = builder.Detach();
+        canvas.DrawPath(path, paint);
     }
 
     public static readonly IReadOnlyDictionary<string, SKColor> Colors = new Dictionary<string, SKColor>
     {
-        ["red"] = new(220, 30, 30), ["green"] = new(30, 170, 50), ["blue"] = new(30, 60, 220),
-        ["yellow"] = new(240, 220, 30), ["purple"] = new(140, 40, 170), ["orange"] = new(250, 140, 20),
+        // The demo world's palette (as measured on the clip-shapes goldens; orange assumed alike).
+        ["red"] = new(220, 40, 40), ["green"] = new(40, 170, 60), ["blue"] = new(40, 80, 220),
+        ["yellow"] = new(235, 205, 30), ["purple"] = new(140, 60, 190), ["orange"] = new(245, 140, 30),
     };
+
+    public static readonly IReadOnlyDictionary<string, SKColor> Backgrounds = new Dictionary<string, SKColor>
+    {
+        ["white"] = new(245, 245, 245), ["black"] = new(20, 20, 20), ["gray"] = new(128, 128, 128),
+    };
+
+    public static readonly string[] ShapeNames = ["circle", "square", "triangle", "star"];
 
     /// <summary>Encode RGB(A) pixels with SkiaSharp (PNG, JPEG, WebP).</summary>
     public static byte[] Encode(RgbImage image, SKEncodedImageFormat format, int quality = 95)

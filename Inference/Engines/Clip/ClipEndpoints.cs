@@ -12,9 +12,11 @@ public static class ClipEndpoints
 
     public static IEndpointRouteBuilder Map(IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/classify", Classify).WithTags("clip").DisableAntiforgery()
+        var limit = new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(
+            app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<ClipOptions>>().Value.MaxRequestBytes);
+        app.MapPost("/v1/classify", Classify).WithTags("clip").DisableAntiforgery().WithMetadata(limit)
             .WithSummary("Zero-shot image classification: ranked labels per image, the similarity matrix, timings.");
-        app.MapPost("/v1/embeddings", Embeddings).WithTags("clip")
+        app.MapPost("/v1/embeddings", Embeddings).WithTags("clip").WithMetadata(limit)
             .WithSummary("OpenAI-style embeddings of texts, or of images (input_type \"image\" or an \"images\" field).");
         return app;
     }

@@ -26,6 +26,9 @@ public sealed class ClipOptions
     /// <summary>Normalised text embeddings kept per loaded model (least recently used dropped first).</summary>
     public int TextCacheEntries { get; set; } = 8192;
 
+    /// <summary>Largest request body /v1/classify and /v1/embeddings accept (several images, or base64 JSON); Kestrel's default is 30 MB.</summary>
+    public long MaxRequestBytes { get; set; } = 200L * 1024 * 1024;
+
     /// <summary>Used when the model has no onnx/model.onnx to read the trained logit scale from (OpenAI CLIP's is 100).</summary>
     public float FallbackLogitScale { get; set; } = 100f;
 }

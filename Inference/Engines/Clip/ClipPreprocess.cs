@@ -38,7 +38,14 @@ public static class ClipPreprocess
     {
         var sw = Stopwatch.StartNew();
         var images = new RgbImage[inputs.Count];
-        for (var i = 0; i < inputs.Count; i++) images[i] = ImageCodec.Decode(inputs[i].Bytes, limits, inputs[i].Field);
+        var errors = new Exception?[inputs.Count];
+        Parallel.For(0, inputs.Count, i =>
+        {
+            try { images[i] = ImageCodec.Decode(inputs[i].Bytes, limits, inputs[i].Field); }
+            catch (Exception e) { errors[i] = e; }
+        });
+        // Report the first bad image by position, as a sequential decode would.
+        if (errors.FirstOrDefault(e => e is not null) is { } first) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
         return (images, sw.Elapsed);
     }
 
