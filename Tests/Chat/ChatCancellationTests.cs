@@ -34,8 +34,9 @@ public sealed class ChatCancellationTests(InferenceFixture fixture) : IClassFixt
         var logs = new CaptureLogs();
         using var factory = fixture.Factory.WithWebHostBuilder(b => b.ConfigureServices(s => s.AddSingleton<ILoggerProvider>(logs)));
         using var client = factory.CreateClient();
-        // Hot sampling with a fixed seed: a long answer (eos is unlikely at this temperature), so the request is still running when dropped.
-        var body = new { prompt = "one, two, three,", temperature = 5.0, top_k = 0, top_p = 1.0, seed = 3, max_tokens = 1500, stream = true };
+        // Hot sampling, 8 choices with seeds 22..29: run alone, the longest choice (seed 24) takes 1,245 batched steps, so
+        // the request is still running when dropped (one choice alone, e.g. seed 3, ends after 73 tokens: too quick to race).
+        var body = new { prompt = "one, two, three,", temperature = 5.0, top_k = 0, top_p = 1.0, seed = 22, n = 8, max_tokens = 1500, stream = true };
         using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = JsonContent.Create(body) })
         using (var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct))
         {
