@@ -24,30 +24,17 @@ public static class TestImages
             case "circle": canvas.DrawCircle(x, y, r, paint); break;
             case "square": canvas.DrawRect(x - r, y - r, 2 * r, 2 * r, paint); break;
             case "triangle":
-                using (var path = new SKPath())
-                {
-                    path.MoveTo(x, y - r);
-                    path.LineTo(x + r * 0.95f, y + r * 0.8f);
-                    path.LineTo(x - r * 0.95f, y + r * 0.8f);
-                    path.Close();
-                    canvas.DrawPath(path, paint);
-                }
+                DrawPolygon(canvas, paint, [(x, y - r), (x + r * 0.95f, y + r * 0.8f), (x - r * 0.95f, y + r * 0.8f)]);
                 break;
             case "star":
-                using (var path = new SKPath())
+                var points = new (float, float)[10];
+                for (var i = 0; i < 10; i++)
                 {
-                    for (var i = 0; i < 10; i++)
-                    {
-                        var outer = r * starOuter;
-                        var radius = i % 2 == 0 ? outer : outer * starInner;
-                        var angle = -Math.PI / 2 + i * Math.PI / 5;
-                        var px = x + radius * (float)Math.Cos(angle);
-                        var py = y + radius * (float)Math.Sin(angle);
-                        if (i == 0) path.MoveTo(px, py); else path.LineTo(px, py);
-                    }
-                    path.Close();
-                    canvas.DrawPath(path, paint);
+                    var radius = i % 2 == 0 ? r * starOuter : r * starOuter * starInner;
+                    var angle = -Math.PI / 2 + i * Math.PI / 5;
+                    points[i] = (x + radius * (float)Math.Cos(angle), y + radius * (float)Math.Sin(angle));
                 }
+                DrawPolygon(canvas, paint, points);
                 break;
             default: throw new ArgumentException(shape);
         }
@@ -59,6 +46,16 @@ public static class TestImages
             for (var c = 0; c < 3; c++)
                 rgb[j + c] = (byte)Math.Clamp(rgba[i + c] + (noise > 0 ? random.Next(-noise, noise + 1) : 0), 0, 255);
         return new RgbImage(width, height, rgb);
+    }
+
+    private static void DrawPolygon(SKCanvas canvas, SKPaint paint, (float X, float Y)[] points)
+    {
+        using var builder = new SKPathBuilder();
+        builder.MoveTo(points[0].X, points[0].Y);
+        foreach (var (px, py) in points.Skip(1)) builder.LineTo(px, py);
+        builder.Close();
+        using var path = builder.Detach();
+        canvas.DrawPath(path, paint);
     }
 
     public static readonly IReadOnlyDictionary<string, SKColor> Colors = new Dictionary<string, SKColor>

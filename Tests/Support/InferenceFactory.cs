@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
 
 namespace MultimodalHub.Tests.Support;
 
@@ -13,5 +14,9 @@ public sealed class InferenceFactory(string? modelsRoot = null) : WebApplication
         builder.UseEnvironment("Testing");
         builder.UseSetting("Inference:ModelRoots:0", modelsRoot ?? Repo.Models);
         builder.UseSetting("Inference:IntraOpThreads", "2");
+        // Keep test output readable: warnings and errors only (TestServer cannot apply per-endpoint body limits; Kestrel does).
+        builder.ConfigureLogging(l => l
+            .SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning)
+            .AddFilter("Microsoft.AspNetCore.Routing.EndpointRoutingMiddleware", Microsoft.Extensions.Logging.LogLevel.Error));
     }
 }

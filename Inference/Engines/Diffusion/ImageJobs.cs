@@ -94,22 +94,26 @@ public sealed class ImageJob
 
     internal void Succeeded(ImageGenerationResponse result)
     {
-        lock (_lock) { Result = result; Status = ImageJobStatus.Succeeded; Finished = DateTimeOffset.UtcNow; }
-        Emit("completed", new ImageJobCompletedEvent(Id, result), final: true);
+        Emit("completed", new ImageJobCompletedEvent(Id, result), () => { Result = result; Status = ImageJobStatus.Succeeded; Finished = DateTimeOffset.UtcNow; });
     }
 
     internal void Ended(ImageJobStatus status, string? error)
     {
-        lock (_lock) { Status = status; Error = error; Finished = DateTimeOffset.UtcNow; }
-        Emit(status == ImageJobStatus.Cancelled ? "cancelled" : "failed", new ImageJobEndedEvent(Id, status, error), final: true);
+        Emit(status == ImageJobStatus.Cancelled ? "cancelled" : "failed", new ImageJobEndedEvent(Id, status, error),
+            () => { Status = status; Error = error; Finished = DateTimeOffset.UtcNow; });
     }
 
-    private void Emit<T>(string name, T data, bool final = false)
+    /// <summary>
+    /// Record an event. A final event's state change (<paramref name="finish"/>) happens under the same lock as the
+    /// event is added, so a reader that sees the job finished has also seen its last event.
+    /// </summary>
+    private void Emit<T>(string name, T data, Action? finish = null)
     {
         var json = JsonSerializer.Serialize(data, Json);
         TaskCompletionSource changed;
         lock (_lock)
         {
+            finish?.Invoke();
             _events.Add(new ImageJobEvent(name, json));
             changed = _changed;
             _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -88,34 +88,21 @@ public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
             outputNames.AddRange(spec.PresentNames);
             using var options = new RunOptions();
             using var cancel = ct.Register(() => options.Terminate = true);
-            using var outputs = session.Run(options, names, values, outputNames);
-            ct.ThrowIfCancellationRequested();
-
-            var logits = outputs[0];
-            var shape = logits.GetTensorTypeAndShape().Shape;
-            var width = checked((int)shape[2]);
-            var seq = checked((int)shape[1]);
-            var all = logits.GetTensorDataAsSpan<float>();
-            var last = new float[b * width];
-            for (var r = 0; r < b; r++) all.Slice(((r * seq) + seq - 1) * width, width).CopyTo(last.AsSpan(r * width));
-
-            // The present.* values outlive the output collection: copy them into cache-owned tensors.
-            var presents = new OrtValue[spec.PresentNames.Count];
+            var outputs = session.Run(options, names, values, outputNames);
             try
             {
-                for (var i = 0; i < presents.Length; i++)
-                {
-                    var src = outputs[i + 1];
-                    var pshape = src.GetTensorTypeAndShape().Shape;
-                    presents[i] = OrtValue.CreateTensorValueFromMemory(src.GetTensorDataAsSpan<float>().ToArray(), pshape);
-                }
+                ct.ThrowIfCancellationRequested();
+                var last = LastLogits(outputs[0], b, out var width);
+                outputs[0].Dispose(); // the logits are copied; free them now (the presents stay with the cache)
+                var presents = new OrtValue[spec.PresentNames.Count];
+                for (var i = 0; i < presents.Length; i++) presents[i] = outputs[i + 1];
+                return new StepOutput(last, width, KvCache.Adopt(outputs, presents, b, total));
             }
             catch
             {
-                foreach (var p in presents) p?.Dispose();
+                outputs.Dispose();
                 throw;
             }
-            return new StepOutput(last, width, KvCache.Adopt(presents, b, total));
         }
         catch (OnnxRuntimeException) when (ct.IsCancellationRequested)
         {
@@ -125,6 +112,17 @@ public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
         {
             foreach (var v in owned) v.Dispose();
         }
+    }
+
+    private static float[] LastLogits(OrtValue logits, int b, out int width)
+    {
+        var shape = logits.GetTensorTypeAndShape().Shape;
+        width = checked((int)shape[2]);
+        var seq = checked((int)shape[1]);
+        var all = logits.GetTensorDataAsSpan<float>();
+        var last = new float[b * width];
+        for (var r = 0; r < b; r++) all.Slice(((r * seq) + seq - 1) * width, width).CopyTo(last.AsSpan(r * width));
+        return last;
     }
 
     /// <summary>position_ids = cumsum(mask) - 1 over the full mask, 1 at padded positions; the last <paramref name="length"/> of each row.</summary>

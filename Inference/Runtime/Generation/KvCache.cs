@@ -11,10 +11,12 @@ namespace MultimodalHub.Inference.Runtime.Generation;
 public sealed class KvCache : IDisposable
 {
     private readonly OrtValue[] _values;
+    private readonly IDisposable? _owner;
 
-    private KvCache(OrtValue[] values, int batch, int length)
+    private KvCache(OrtValue[] values, int batch, int length, IDisposable? owner = null)
     {
         _values = values;
+        _owner = owner;
         Batch = batch;
         Length = length;
     }
@@ -37,6 +39,12 @@ public sealed class KvCache : IDisposable
 
     /// <summary>Take ownership of the present.* outputs of a step.</summary>
     public static KvCache Adopt(OrtValue[] presents, int batch, int length) => new(presents, batch, length);
+
+    /// <summary>
+    /// Take ownership of a step's output collection whose present.* values are <paramref name="presents"/>: no copy; the
+    /// collection (and so every value in it) is disposed with the cache.
+    /// </summary>
+    public static KvCache Adopt(IDisposable outputs, OrtValue[] presents, int batch, int length) => new(presents, batch, length, outputs);
 
     /// <summary>A new cache whose row r is this cache's row rows[r] (beam search reordering, batch expansion).</summary>
     public KvCache Gather(IReadOnlyList<int> rows)
@@ -89,6 +97,7 @@ public sealed class KvCache : IDisposable
 
     public void Dispose()
     {
-        foreach (var v in _values) v.Dispose();
+        if (_owner is not null) _owner.Dispose(); // the output collection disposes its values (OrtValue.Dispose is idempotent)
+        else foreach (var v in _values) v.Dispose();
     }
 }
