@@ -32,4 +32,34 @@ public sealed class FaultTests
         await Assertions.Expect(page.GetByTestId("run-status").First).ToHaveTextAsync("failed");
         await Assertions.Expect(page.GetByTestId("run-status").Filter(new() { HasText = "running" })).ToHaveCountAsync(0);
     }
+
+    [Fact]
+    public async Task Killing_web_mid_job_then_restarting_recovers_the_run_as_failed()
+    {
+        await using var platform = new PlatformFixture();
+        await platform.InitializeAsync();
+        var (context, page, _) = await platform.NewPageAsync();
+        await using (context)
+        {
+            await page.GotoAsync("/imagine");
+            await PlatformFixture.WaitInteractiveAsync(page);
+            await page.GetByTestId("prompt").FillAsync("a purple square");
+            await page.GetByTestId("steps").FillAsync("150");
+            await page.GetByTestId("steps").PressAsync("Tab");
+            await page.Locator("input[type=range]").EvaluateAsync("i => { i.value = 8; i.dispatchEvent(new Event('input', { bubbles: true })); i.dispatchEvent(new Event('change', { bubbles: true })); }");
+            await page.GetByTestId("generate").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("progress")).ToContainTextAsync("step", new() { Timeout = 60_000 });
+        }
+
+        await platform.RestartWebAsync();
+
+        var (context2, page2, _) = await platform.NewPageAsync();
+        await using (context2)
+        {
+            await page2.GotoAsync("/history");
+            await Assertions.Expect(page2.GetByTestId("run-status")).ToHaveCountAsync(1);
+            await Assertions.Expect(page2.GetByTestId("run-status").First).ToHaveTextAsync("failed");
+            await PlatformFixture.ScreenshotAsync(page2, "fault-web-restart");
+        }
+    }
 }

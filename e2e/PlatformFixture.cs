@@ -46,9 +46,7 @@ public sealed class PlatformFixture : IAsyncLifetime
             var inference = Start("inference", Built("Inference", "MultimodalHub.Inference.dll"), Path.Combine(RepoRoot, "Inference"), logs,
                 "serve", "--urls", InferenceUrl.ToString().TrimEnd('/'), $"--Inference:ModelRoots:0={Path.Combine(RepoRoot, "models")}",
                 "--Inference:IntraOpThreads=2", "--Limits:RequestsPerMinute=0");
-            var web = Start("web", Built("Web", "MultimodalHub.Web.dll"), Path.Combine(RepoRoot, "Web"), logs,
-                "--urls", WebUrl.ToString().TrimEnd('/'), $"--Inference:BaseUrl={InferenceUrl}",
-                $"--Data:DatabasePath={Path.Combine(DataDir, "hub.db")}", $"--Data:BlobPath={Path.Combine(DataDir, "blobs")}");
+            var web = StartWeb(logs);
 
             await WaitReadyAsync(new Uri(InferenceUrl, "readyz"), inference, TimeSpan.FromSeconds(90));
             await WaitReadyAsync(new Uri(WebUrl, "readyz"), web, TimeSpan.FromSeconds(90));
@@ -109,6 +107,23 @@ public sealed class PlatformFixture : IAsyncLifetime
 
     public static async Task ScreenshotAsync(IPage page, string name) =>
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Artifacts, name + ".png"), FullPage = true });
+
+    private Process StartWeb(string logs, string name = "web") =>
+        Start(name, Built("Web", "MultimodalHub.Web.dll"), Path.Combine(RepoRoot, "Web"), logs,
+            "--urls", WebUrl.ToString().TrimEnd('/'), $"--Inference:BaseUrl={InferenceUrl}",
+            $"--Data:DatabasePath={Path.Combine(DataDir, "hub.db")}", $"--Data:BlobPath={Path.Combine(DataDir, "blobs")}");
+
+    /// <summary>Kills the web process (whole tree, no graceful shutdown) and starts it again on the same database.</summary>
+    public async Task RestartWebAsync()
+    {
+        var old = _processes[1];
+        if (!old.HasExited) old.Kill(entireProcessTree: true);
+        old.WaitForExit(10_000);
+        var web = StartWeb(Path.Combine(Artifacts, "logs"), "web-restarted");
+        _processes[1] = web;
+        _processes.Add(old);
+        await WaitReadyAsync(new Uri(WebUrl, "readyz"), web, TimeSpan.FromSeconds(90));
+    }
 
     /// <summary>Kills the inference process (whole tree) to simulate a crash; Web keeps running.</summary>
     public void KillInference()
