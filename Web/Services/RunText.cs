@@ -50,6 +50,8 @@ public static class RunText
         Add("CFG scale", "guidance_scale");
         Add("Seed", "seed");
         if (p.TryGetValue("width", out var w) && p.TryGetValue("height", out var h)) settings.Add($"Size: {w}x{h}");
+        else if (p.TryGetValue("size", out var size) && size is not ("" or "null")) settings.Add($"Size: {size}");
+        else if (run.Images.FirstOrDefault(i => i.Role == RunImageRole.Output)?.Image is { } img) settings.Add($"Size: {img.Width}x{img.Height}");
         settings.Add($"Model: {run.Model}");
         sb.Append('\n').Append(string.Join(", ", settings));
         return sb.ToString();
