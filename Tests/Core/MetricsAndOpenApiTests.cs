@@ -29,6 +29,32 @@ public sealed class MetricsAndOpenApiTests(InferenceFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Engine_work_shows_up_as_tokens_images_and_run_times_by_model()
+    {
+        using var client = fixture.Factory.CreateClient();
+        var chat = await client.PostAsync("/v1/chat/completions", Json(new { messages = new[] { new { role = "user", content = "count from three to seven" } }, temperature = 0 }), Ct);
+        Assert.True(chat.IsSuccessStatusCode, await chat.Content.ReadAsStringAsync(Ct));
+        var image = await client.PostAsync("/v1/images/generations", Json(new { prompt = "a red circle", steps = 4, seed = 1 }), Ct);
+        Assert.True(image.IsSuccessStatusCode, await image.Content.ReadAsStringAsync(Ct));
+        var png = Convert.ToBase64String(File.ReadAllBytes(Repo.Model("clip-shapes", "goldens", "image0.png")));
+        var classify = await client.PostAsync("/v1/classify", Json(new { images = new[] { png }, labels = new[] { "red circle", "blue star" } }), Ct);
+        Assert.True(classify.IsSuccessStatusCode, await classify.Content.ReadAsStringAsync(Ct));
+
+        var lines = (await client.GetStringAsync("/metrics", Ct)).Split('\n');
+        double Value(string prefix) => lines.Where(l => l.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Sum();
+        Assert.True(Value("hub_generated_tokens_total{model=\"shapes-chat\"}") >= 1);
+        Assert.True(Value("hub_generated_images_total{model=\"sd-shapes\"}") >= 1);
+        Assert.True(Value("hub_inference_seconds_count{model=\"clip-shapes\",operation=\"classify\"}") >= 1);
+        Assert.True(Value("hub_inference_seconds_count{model=\"shapes-chat\",operation=\"chat\"}") >= 1);
+        Assert.True(Value("hub_queue_wait_seconds_count{model=\"sd-shapes\"}") >= 1);
+        Assert.True(Value("hub_model_loads_total{model=\"shapes-chat\"") >= 1);
+    }
+
+    private static StringContent Json(object body) =>
+        new(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
+
+    [Fact]
     public async Task OpenApi_document_lists_the_models_route()
     {
         using var client = fixture.Factory.CreateClient();
