@@ -26,6 +26,7 @@ public static class InferenceHost
         services.AddVlmEngine();
         services.AddDiffusionEngine();
         services.AddChatEngine();
+        services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Cli.BenchCommand>();
         return services;
     }
 

@@ -25,8 +25,8 @@ public sealed class ComposeTests
         var inference = Map(services, "inference");
         var web = Map(services, "web");
 
-        Assert.Contains("5081:5081", Seq(inference, "ports"));
-        Assert.Contains("5080:5080", Seq(web, "ports"));
+        Assert.Contains("127.0.0.1:5081:5081", Seq(inference, "ports")); // loopback only: no accounts yet
+        Assert.Contains("127.0.0.1:5080:5080", Seq(web, "ports"));
         Assert.Contains(Seq(inference, "volumes"), v => v.EndsWith(":/models:ro"));
         Assert.Contains(Seq(web, "volumes"), v => v.StartsWith("hub-data:/data"));
         Assert.True(Load().Children.ContainsKey("volumes"));
