@@ -25,6 +25,7 @@ public class ClipBenchmarks
     private float[] _pixels = null!;
     private PaddedIds[] _texts = null!;
     private List<ClipImageInput> _pngs = null!;
+    private RgbImage[] _images = null!;
     private readonly string[] _labels = ["red circle", "green square", "blue triangle", "yellow star", "purple circle", "orange star"];
 
     [Params(1, 32)]
@@ -45,8 +46,8 @@ public class ClipBenchmarks
         _pngs = Enumerable.Range(0, Batch)
             .Select(i => new ClipImageInput(File.ReadAllBytes(Path.Combine(models, "clip-shapes", "goldens", $"image{i % 6}.png")), $"images[{i}]"))
             .ToList();
-        var images = _pngs.Select(p => ImageCodec.Decode(p.Bytes, new ImageLimits())).ToList();
-        _pixels = model.Processor.PreprocessBatch(images);
+        _images = [.. _pngs.Select(p => ImageCodec.Decode(p.Bytes, new ImageLimits()))];
+        _pixels = model.Processor.PreprocessBatch(_images);
         _texts = ClipTokenize.Encode(model.Tokenizer, Enumerable.Range(0, Batch).Select(i => $"a photo of a {_labels[i % _labels.Length]} number {i}.").ToList(), model.MaxTextLength);
         Classify(); // warm the label cache: label texts are cached across requests in the service too
     }
@@ -63,6 +64,12 @@ public class ClipBenchmarks
 
     [Benchmark(Description = "bare text tower (texts)")]
     public float[][] Text() => _lease.Value.Towers.EmbedTexts(_texts, 32, default);
+
+    [Benchmark(Description = "stage: decode PNGs")]
+    public object Decode() => ClipPreprocess.DecodeAll(_pngs, new ImageLimits()).Images;
+
+    [Benchmark(Description = "stage: preprocess (resize, crop, normalize)")]
+    public float[] Preprocess() => _lease.Value.Processor.PreprocessBatch(_images);
 
     [Benchmark(Description = "end-to-end classify (PNG bytes, 6 labels)")]
     public object Classify() => _engine.ClassifyAsync(new ClipClassifyInput(_pngs, _labels), default).GetAwaiter().GetResult();
