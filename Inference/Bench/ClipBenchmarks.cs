@@ -13,7 +13,8 @@ namespace MultimodalHub.Bench;
 /// <summary>
 /// CLIP on the bundled clip-shapes model: images/s and texts/s through the bare towers at batch 1 and 32, and the
 /// engine's end-to-end classify (PNG decode + preprocess + vision tower + cached label texts + scoring) for the same
-/// images; end-to-end / bare vision is the overhead ratio. Run:
+/// images; end-to-end / bare vision is the overhead ratio; the stage benchmarks split the overhead (decode,
+/// preprocess). Spinning=false runs the sessions with Inference:AllowSpinning=false. Run:
 /// dotnet run -c Release --project Inference/Bench -- --filter '*ClipBenchmarks*' --job short
 /// </summary>
 [MemoryDiagnoser]
@@ -31,12 +32,16 @@ public class ClipBenchmarks
     [Params(1, 32)]
     public int Batch { get; set; }
 
+    /// <summary>Inference:AllowSpinning for the sessions (ORT's spin-waiting threads compete with decode/preprocess).</summary>
+    [Params(true, false)]
+    public bool Spinning { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         var models = FindModels();
         var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Inference:ModelRoots:0"] = models, ["Logging:LogLevel:Default"] = "Warning" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Inference:ModelRoots:0"] = models, ["Logging:LogLevel:Default"] = "Warning", ["Inference:AllowSpinning"] = Spinning ? "true" : "false" });
         builder.Services.AddInferenceCore(builder.Configuration);
         _host = builder.Build();
         _engine = _host.Services.GetRequiredService<ClipEngine>();
