@@ -136,7 +136,8 @@ public sealed class ClipImageProcessor(ClipImageProcessorConfig config)
     public float[] PreprocessBatch(IReadOnlyList<RgbImage> images)
     {
         ArgumentNullException.ThrowIfNull(images);
-        var output = new float[images.Count * ImageLength];
+        // Every value is written below (image pixels or the zero-padding value), so the array need not be zeroed first.
+        var output = GC.AllocateUninitializedArray<float>(images.Count * ImageLength);
         // Images are independent and write disjoint slices: run them in parallel (the result is the same).
         if (images.Count == 1) PreprocessInto(images[0], output);
         else Parallel.For(0, images.Count, i => PreprocessInto(images[i], output.AsSpan(i * ImageLength, ImageLength)));
@@ -148,8 +149,78 @@ public sealed class ClipImageProcessor(ClipImageProcessorConfig config)
     {
         ArgumentNullException.ThrowIfNull(image);
         if (output.Length != ImageLength) throw new ArgumentException($"Output needs {ImageLength} floats, has {output.Length}.", nameof(output));
-        var resized = Config.DoResize ? ResizeStep(image) : image;
-        WriteCropped(resized, output);
+        if (!Config.DoResize)
+        {
+            WriteCropped(image, output);
+            return;
+        }
+        // Resize rows straight into the cropped, normalised planes (no intermediate resized image).
+        var (w, h) = ResizedSize(image.Width, image.Height);
+        var window = CropWindow(w, h);
+        var lut = NormalizationTable();
+        FillPadding(output, window, w, h, lut);
+        unsafe
+        {
+            fixed (float* outBase = output)
+            {
+                var ptr = (nint)outBase;
+                PilResize.ResizeRows(image, w, h, Config.Resample, (y, row) => WriteRow(row, y, (float*)ptr, window, w, lut));
+            }
+        }
+    }
+
+    /// <summary>Where the resized image lands in the output: crop offsets (negative = padding) and the output size.</summary>
+    private readonly record struct Window(int Top, int Left, int Height, int Width);
+
+    private Window CropWindow(int resizedWidth, int resizedHeight)
+    {
+        int outH = Height, outW = Width;
+        if (!Config.DoCenterCrop && (resizedWidth != outW || resizedHeight != outH))
+            throw new InvalidOperationException($"Image is {resizedWidth}x{resizedHeight} after resizing; expected {outW}x{outH}.");
+        return Config.DoCenterCrop ? new Window(CropOffset(resizedHeight, outH), CropOffset(resizedWidth, outW), outH, outW) : new Window(0, 0, outH, outW);
+    }
+
+    /// <summary>((x * rescale) - mean) / std for each uint8 value and channel: 3 x 256 floats, the same values as the multiply-add.</summary>
+    private float[] NormalizationTable()
+    {
+        var scale = Config.DoRescale ? (float)Config.RescaleFactor : 1f;
+        var lut = new float[3 * 256];
+        for (var c = 0; c < 3; c++)
+        {
+            var (mean, std) = Config.DoNormalize ? (Config.ImageMean[c], Config.ImageStd[c]) : (0f, 1f);
+            float mul = scale / std, add = -mean / std;
+            for (var v = 0; v < 256; v++) lut[c * 256 + v] = v * mul + add;
+        }
+        return lut;
+    }
+
+    /// <summary>The output values no image pixel covers (zero padding of a crop larger than the image) get the value of 0.</summary>
+    private static void FillPadding(Span<float> output, Window win, int imageWidth, int imageHeight, float[] lut)
+    {
+        if (win.Top >= 0 && win.Left >= 0 && imageHeight - win.Top >= win.Height && imageWidth - win.Left >= win.Width) return;
+        var plane = win.Height * win.Width;
+        for (var c = 0; c < 3; c++) output.Slice(c * plane, plane).Fill(lut[c * 256]);
+    }
+
+    private static unsafe void WriteRow(ReadOnlySpan<byte> row, int sourceY, float* output, Window win, int imageWidth, float[] lut)
+    {
+        var y = sourceY - win.Top;
+        if (y < 0 || y >= win.Height) return;
+        var x0 = Math.Max(0, -win.Left);
+        var x1 = Math.Min(win.Width, imageWidth - win.Left);
+        var plane = win.Height * win.Width;
+        float* r = output + y * win.Width, g = r + plane, b = g + plane;
+        fixed (byte* rowBase = row)
+        fixed (float* table = lut)
+        {
+            var p = rowBase + (x0 + win.Left) * 3;
+            for (var x = x0; x < x1; x++, p += 3)
+            {
+                r[x] = table[p[0]];
+                g[x] = table[256 + p[1]];
+                b[x] = table[512 + p[2]];
+            }
+        }
     }
 
     /// <summary>The resize step alone (uint8), exposed for tests and benchmarks.</summary>

@@ -14,14 +14,39 @@ public static class PilResize
 {
     private const int PrecisionBits = 32 - 8 - 2;
 
+    /// <summary>Receives one finished uint8 RGB row (width x 3 bytes) of a resize; the span is only valid during the call.</summary>
+    public delegate void RowWriter(int y, ReadOnlySpan<byte> row);
+
     /// <summary>Resize to exactly width x height with the given PIL filter.</summary>
     public static RgbImage Resize(RgbImage image, int width, int height, PilFilter filter = PilFilter.Bicubic)
     {
         ArgumentNullException.ThrowIfNull(image);
-        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
-        if (filter == PilFilter.Nearest) throw new NotSupportedException("PIL NEAREST resampling is not implemented; use bilinear, bicubic, lanczos, box or hamming.");
-        if (width == image.Width && height == image.Height) return image with { Pixels = (byte[])image.Pixels.Clone() };
+        if (width == image.Width && height == image.Height)
+        {
+            ValidateSize(width, height, filter);
+            return image with { Pixels = (byte[])image.Pixels.Clone() };
+        }
+        var dst = new byte[width * height * 3];
+        var stride = width * 3;
+        ResizeRows(image, width, height, filter, (y, row) => row.CopyTo(dst.AsSpan(y * stride, stride)));
+        return new RgbImage(width, height, dst);
+    }
+
+    /// <summary>
+    /// The same resize, handing each output row to <paramref name="writer"/> (rows may arrive in any order and from
+    /// several threads) instead of building the output image: callers that convert pixels anyway (CLIP's
+    /// normalisation) skip one full-size buffer and one pass.
+    /// </summary>
+    public static void ResizeRows(RgbImage image, int width, int height, PilFilter filter, RowWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(writer);
+        ValidateSize(width, height, filter);
+        if (width == image.Width && height == image.Height)
+        {
+            for (var y = 0; y < height; y++) writer(y, image.Pixels.AsSpan(y * width * 3, width * 3));
+            return;
+        }
 
         var horizontal = Precompute(image.Width, width, filter);
         var vertical = Precompute(image.Height, height, filter);
@@ -38,7 +63,15 @@ public static class PilResize
                 (first, last) = (0, image.Height);
             source = Horizontal(image, width, first, last - first, horizontal);
         }
-        return height != image.Height ? Vertical(source, height, vertical) : source;
+        if (height != image.Height) Vertical(source, height, vertical, writer);
+        else for (var y = 0; y < height; y++) writer(y, source.Pixels.AsSpan(y * width * 3, width * 3));
+    }
+
+    private static void ValidateSize(int width, int height, PilFilter filter)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        if (filter == PilFilter.Nearest) throw new NotSupportedException("PIL NEAREST resampling is not implemented; use bilinear, bicubic, lanczos, box or hamming.");
     }
 
     private sealed record Coefficients(int KSize, int[] Bounds, int[] Weights);
@@ -121,30 +154,30 @@ public static class PilResize
         return new RgbImage(outWidth, rows, dst);
     }
 
-    private static RgbImage Vertical(RgbImage image, int outHeight, Coefficients c)
+    private static void Vertical(RgbImage image, int outHeight, Coefficients c, RowWriter writer)
     {
         var src = image.Pixels;
         var stride = image.Width * 3;
-        var dst = new byte[outHeight * stride];
         ForRows(outHeight, image.Width * c.KSize, yy =>
         {
             int ymin = c.Bounds[yy * 2], count = c.Bounds[yy * 2 + 1], kOffset = yy * c.KSize;
             // Accumulate whole source rows (sequential memory, SIMD), then round/clip once: the same integer sums as PIL.
             var acc = System.Buffers.ArrayPool<int>.Shared.Rent(stride);
+            var row = System.Buffers.ArrayPool<byte>.Shared.Rent(stride);
             try
             {
                 acc.AsSpan(0, stride).Fill(1 << (PrecisionBits - 1));
                 for (var y = 0; y < count; y++)
                     AddScaledRow(src.AsSpan((ymin + y) * stride, stride), c.Weights[kOffset + y], acc.AsSpan(0, stride));
-                var dstRow = yy * stride;
-                for (var i = 0; i < stride; i++) dst[dstRow + i] = Clip8(acc[i]);
+                for (var i = 0; i < stride; i++) row[i] = Clip8(acc[i]);
+                writer(yy, row.AsSpan(0, stride));
             }
             finally
             {
                 System.Buffers.ArrayPool<int>.Shared.Return(acc);
+                System.Buffers.ArrayPool<byte>.Shared.Return(row);
             }
         });
-        return new RgbImage(image.Width, outHeight, dst);
     }
 
     /// <summary>acc[i] += row[i] * weight, widening bytes to ints with System.Numerics.Vector where available.</summary>

@@ -17,6 +17,12 @@ public sealed class InferenceOptions
     /// <summary>ONNX Runtime intra-op threads per session; 0 = physical cores.</summary>
     public int IntraOpThreads { get; set; }
 
+    /// <summary>
+    /// Whether ONNX Runtime's intra-op threads spin-wait after a run (ORT's default, true). False frees the cores
+    /// right away for the managed work between runs (decoding, preprocessing), which matters on small machines.
+    /// </summary>
+    public bool AllowSpinning { get; set; } = true;
+
     /// <summary>Use the CUDA execution provider when the build has it and a GPU answers.</summary>
     public bool UseCuda { get; set; } = true;
 

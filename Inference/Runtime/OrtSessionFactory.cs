@@ -39,6 +39,7 @@ public sealed class OrtSessionFactory
             IntraOpNumThreads = _options.IntraOpThreads > 0 ? _options.IntraOpThreads : Math.Max(1, Environment.ProcessorCount),
             InterOpNumThreads = 1,
         };
+        if (!_options.AllowSpinning) so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (cuda) so.AppendExecutionProvider_CUDA(0);
         return so;
     }

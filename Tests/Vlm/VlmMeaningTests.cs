@@ -1,6 +1,7 @@
 using MultimodalHub.Inference.Engines.Vlm;
 using MultimodalHub.Inference.Runtime.Generation;
 using MultimodalHub.Inference.Text;
+using MultimodalHub.Tests.Support;
 
 namespace MultimodalHub.Tests.Vlm;
 

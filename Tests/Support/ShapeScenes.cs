@@ -1,7 +1,7 @@
 using MultimodalHub.Inference.Imaging;
 using SkiaSharp;
 
-namespace MultimodalHub.Tests.Vlm;
+namespace MultimodalHub.Tests.Support;
 
 public sealed record SceneObject(string Shape, string Color, string Size, string Pos);
 
@@ -12,20 +12,47 @@ public sealed record Scene(string Background, IReadOnlyList<SceneObject> Objects
         ? $"a {Objects[0].Size} {Objects[0].Color} {Objects[0].Shape} {Phrase(Objects[0].Pos)}"
         : $"a {Objects[0].Color} {Objects[0].Shape} and a {Objects[1].Color} {Objects[1].Shape}";
 
-    private static string Phrase(string pos) => pos switch { "center" => "in the center", "left" => "on the left", "right" => "on the right", _ => throw new ArgumentException(pos) };
+    /// <summary>The zero-shot label of the demo CLIP ("red circle"): the first object's colour and shape.</summary>
+    public string Label => $"{Objects[0].Color} {Objects[0].Shape}";
+
+    private static string Phrase(string pos) => pos switch
+    {
+        "center" => "in the center", "left" => "on the left", "right" => "on the right", "top" => "at the top", "bottom" => "at the bottom",
+        _ => throw new ArgumentException(pos),
+    };
 
     public override string ToString() => $"{Background}: " + string.Join(", ", Objects.Select(o => $"{o.Size} {o.Color} {o.Shape} {o.Pos}"));
 }
 
 /// <summary>
-/// Draws scenes of the shapes world the shapes-vlm README describes (one or two coloured shapes on a white, black or
+/// Where and how big the renderer puts a shape, as fractions of the image side (measured on the demo models' golden
+/// images: shapes-vlm's 224×224 ones and clip-shapes' 64×64 ones).
+/// </summary>
+public sealed record ShapeGeometry(float Large = 0.23f, float Small = 0.11f, float Margin = 0.16f, float Far = 0.875f, float Mid = 0.485f,
+    float StarOuter = 1.05f, float StarInner = 0.5f)
+{
+    /// <summary>shapes-vlm's world (measured on its 224×224 goldens).</summary>
+    public static readonly ShapeGeometry Default = new();
+
+    /// <summary>
+    /// clip-shapes' world, fitted on its 64×64 goldens (image0..4) and the 96×64 one: with the star and triangle
+    /// proportions above, per-golden fitted sizes were large 0.236–0.243, small 0.122–0.135 of the side; centred
+    /// shapes at half the side, off-centre ones symmetric about it (small right/bottom at 0.73–0.745, large top at
+    /// 0.35); positions scatter by up to ±3 px around these (the training renders jitter them).
+    /// </summary>
+    public static readonly ShapeGeometry ClipShapes = new(Large: 0.24f, Small: 0.128f, Margin: 0.13f, Far: 0.87f, Mid: 0.5f);
+}
+
+/// <summary>
+/// Draws scenes of the shapes world the demo models' READMEs describe (one or two coloured shapes on a white, black or
 /// gray background; colours, sizes and positions as measured on the golden images) with SkiaSharp at 4× and reduces
-/// them to 224×224 with PIL's bicubic filter (the soft edges of the training renders).
+/// them with PIL's bicubic filter (the soft edges and slight ringing of the training renders).
 /// </summary>
 public static class ShapeScenes
 {
     public static readonly string[] Shapes = ["circle", "square", "triangle", "star"];
     public static readonly string[] ColorNames = ["red", "green", "blue", "yellow", "purple", "orange"];
+    public static readonly string[] BackgroundNames = ["white", "black", "gray"];
 
     private static readonly Dictionary<string, SKColor> Colors = new()
     {
@@ -41,7 +68,7 @@ public static class ShapeScenes
     /// <summary>Random scenes: single objects at left/center/right (large or small), or two small ones left and right.</summary>
     public static Scene Sample(Random r)
     {
-        var bg = Backgrounds.Keys.ElementAt(r.Next(3));
+        var bg = BackgroundNames[r.Next(3)];
         if (r.NextDouble() < 0.6)
         {
             string[] positions = ["left", "center", "right"];
@@ -54,21 +81,43 @@ public static class ShapeScenes
         return new Scene(bg, [new SceneObject(s1, c1, "small", "left"), new SceneObject(s2, c2, "small", "right")]);
     }
 
-    public static RgbImage Render(Scene scene, int side = 224) => PilResize.Resize(Draw(scene, side * 4), side, side, PilFilter.Bicubic);
-
-    private static RgbImage Draw(Scene scene, int side)
+    /// <summary>A random single object anywhere the demo worlds place one (center, left, right, top, bottom).</summary>
+    public static Scene SampleSingle(Random r)
     {
-        using var bitmap = new SKBitmap(new SKImageInfo(side, side, SKColorType.Rgba8888, SKAlphaType.Premul));
+        string[] positions = ["center", "left", "right", "top", "bottom"];
+        return new Scene(BackgroundNames[r.Next(3)],
+            [new SceneObject(Shapes[r.Next(4)], ColorNames[r.Next(6)], r.Next(2) == 0 ? "large" : "small", positions[r.Next(positions.Length)])]);
+    }
+
+    public static RgbImage Render(Scene scene, int side = 224, ShapeGeometry? geometry = null, float dx = 0, float dy = 0) =>
+        Render(scene, side, side, geometry, dx, dy);
+
+    /// <summary>Renders at 4× and reduces with PIL's bicubic filter; <paramref name="dx"/>/<paramref name="dy"/> shift the shapes (pixels of the result).</summary>
+    public static RgbImage Render(Scene scene, int width, int height, ShapeGeometry? geometry, float dx = 0, float dy = 0) =>
+        PilResize.Resize(Draw(scene, width * 4, height * 4, geometry ?? ShapeGeometry.Default, dx * 4, dy * 4), width, height, PilFilter.Bicubic);
+
+    private static RgbImage Draw(Scene scene, int width, int height, ShapeGeometry g, float dx, float dy)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(Backgrounds[scene.Background]);
+        var side = width;
         foreach (var o in scene.Objects)
         {
             using var paint = new SKPaint { Color = Colors[o.Color], IsAntialias = true, Style = SKPaintStyle.Fill };
-            // Half-extent of the shape: large ≈ 0.23 of the side, small ≈ 0.11 (measured on the goldens).
-            var r = (o.Size == "large" ? 0.23f : 0.11f) * side;
-            // Left/right/top/bottom keep the shape's edge about 0.16 of the side from the image's edge.
-            float near = 0.16f * side + r, far = 0.875f * side - r, mid = 0.485f * side;
-            var (x, y) = o.Pos switch { "left" => (near, mid), "right" => (far, mid), "top" => (mid, near), "bottom" => (mid, far), _ => (mid, mid) };
+            // Half-extent of the shape (fractions of the side measured on the goldens).
+            var r = (o.Size == "large" ? g.Large : g.Small) * side;
+            // Left/right/top/bottom keep the shape's edge about Margin of the side from the image's edge.
+            var (x, y) = o.Pos switch
+            {
+                "left" => (g.Margin * width + r, g.Mid * height),
+                "right" => (g.Far * width - r, g.Mid * height),
+                "top" => (g.Mid * width, g.Margin * height + r),
+                "bottom" => (g.Mid * width, g.Far * height - r),
+                _ => (g.Mid * width, g.Mid * height),
+            };
+            x += dx;
+            y += dy;
             switch (o.Shape)
             {
                 // Circles: as measured on g1 (large), the single small ones and g5 (a small one beside another shape).
@@ -80,37 +129,37 @@ public static class ShapeScenes
                     break;
                 }
                 case "triangle":
-                {
-                    using var path = new SKPath();
-                    path.MoveTo(x, y - r * 0.87f);
-                    path.LineTo(x + r, y + r * 0.87f);
-                    path.LineTo(x - r, y + r * 0.87f);
-                    path.Close();
-                    canvas.DrawPath(path, paint);
+                    DrawPolygon(canvas, paint, [(x, y - r * 0.87f), (x + r, y + r * 0.87f), (x - r, y + r * 0.87f)]);
                     break;
-                }
                 default:
                 {
-                    using var path = new SKPath();
+                    var points = new (float X, float Y)[10];
                     for (var i = 0; i < 10; i++)
                     {
-                        var radius = i % 2 == 0 ? r * 1.05f : r * 0.5f;
+                        var radius = i % 2 == 0 ? r * g.StarOuter : r * g.StarInner;
                         var angle = -Math.PI / 2 + i * Math.PI / 5;
-                        var px = x + radius * (float)Math.Cos(angle);
-                        var py = y + radius * (float)Math.Sin(angle) + r * 0.08f;
-                        if (i == 0) path.MoveTo(px, py); else path.LineTo(px, py);
+                        points[i] = (x + radius * (float)Math.Cos(angle), y + radius * (float)Math.Sin(angle) + r * 0.08f);
                     }
-                    path.Close();
-                    canvas.DrawPath(path, paint);
+                    DrawPolygon(canvas, paint, points);
                     break;
                 }
             }
         }
         canvas.Flush();
         var rgba = bitmap.Bytes;
-        var rgb = new byte[side * side * 3];
+        var rgb = new byte[width * height * 3];
         for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3) { rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2]; }
-        return new RgbImage(side, side, rgb);
+        return new RgbImage(width, height, rgb);
+    }
+
+    private static void DrawPolygon(SKCanvas canvas, SKPaint paint, (float X, float Y)[] points)
+    {
+        using var builder = new SKPathBuilder();
+        builder.MoveTo(points[0].X, points[0].Y);
+        foreach (var (px, py) in points.Skip(1)) builder.LineTo(px, py);
+        builder.Close();
+        using var path = builder.Detach();
+        canvas.DrawPath(path, paint);
     }
 
     /// <summary>Questions of the README's set with their expected one-word answers.</summary>
