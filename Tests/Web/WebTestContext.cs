@@ -27,6 +27,7 @@ public sealed class WebTestContext : BunitContext
         Services.AddSingleton(inference);
         Services.AddSingleton<InferenceClient>(sp => new InferenceClient(inference, Options.Create(new InferenceClientOptions { ReadTimeout = TimeSpan.FromSeconds(10) })));
         Services.AddSingleton<InferenceHealth>();
+        Services.AddSingleton<RunRecorder>();
         Services.Configure<WebOptions>(_ => { });
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
