@@ -38,6 +38,9 @@ public sealed class WebTestContext : BunitContext
         SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
     }
 
+    /// <summary>The blob folder of this context's data store.</summary>
+    public string BlobPath => Path.Combine(_dataDir, "blobs");
+
     public async Task MigrateAsync() => await Services.MigrateHubDataAsync();
 
     /// <summary>An HttpClient aimed at a loopback port nothing listens on.</summary>
