@@ -40,7 +40,8 @@ public static class HubDataServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Creates the data folders, applies migrations, ensures WAL and recovers runs left in flight by a previous process.</summary>
+    /// <summary>Creates the data folders, checks the database's integrity (PRAGMA quick_check; throws when it fails), applies
+    /// migrations, ensures WAL and recovers runs left in flight by a previous process.</summary>
     public static async Task MigrateHubDataAsync(this IServiceProvider services, CancellationToken ct = default)
     {
         var options = services.GetRequiredService<IOptions<DataOptions>>().Value;
@@ -58,6 +59,17 @@ public static class HubDataServiceCollectionExtensions
                 var mode = (string?)await cmd.ExecuteScalarAsync(ct);
                 if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
                     logger.LogWarning("SQLite journal mode is {Mode}, not WAL", mode);
+            }
+            await using (var cmd = db.Database.GetDbConnection().CreateCommand())
+            {
+                // Once per start rather than on every readiness probe: quick_check reads the whole database.
+                cmd.CommandText = "PRAGMA quick_check;";
+                var check = Convert.ToString(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+                if (check != "ok")
+                {
+                    logger.LogCritical("SQLite quick_check of {Path} failed: {Result}", options.ResolvedDatabasePath, check);
+                    throw new InvalidOperationException($"The database {options.ResolvedDatabasePath} failed its integrity check (PRAGMA quick_check: {check}). Restore it from a backup.");
+                }
             }
             var pending = (await db.Database.GetPendingMigrationsAsync(ct)).ToList();
             await db.Database.MigrateAsync(ct);

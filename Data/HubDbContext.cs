@@ -49,8 +49,6 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.Property(x => x.Status).HasConversion<string>().HasMaxLength(16);
             e.Property(x => x.Rating).HasConversion<int>();
             e.Property(x => x.Model).HasMaxLength(200);
-            e.Ignore(x => x.Duration);
-            e.Ignore(x => x.IsFinished);
             e.HasOne<Owner>().WithMany().HasForeignKey(x => x.OwnerId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<ChatSession>().WithMany().HasForeignKey(x => x.ChatSessionId).OnDelete(DeleteBehavior.SetNull);
             e.HasOne<Run>().WithMany().HasForeignKey(x => x.ParentRunId).OnDelete(DeleteBehavior.SetNull);

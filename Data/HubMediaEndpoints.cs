@@ -11,8 +11,8 @@ namespace MultimodalHub.Data;
 public static class HubMediaEndpoints
 {
     /// <summary>
-    /// GET {prefix}/{sha256}              original bytes (immutable, cached a year; the id is the content hash)
-    /// GET {prefix}/{sha256}/thumb?size=N WebP thumbnail, longest side N (16..1024, default from DataOptions)
+    /// GET {prefix}/{sha256}              original bytes (immutable, cached a year by the browser only: private)
+    /// GET {prefix}/{sha256}/thumb?size=N WebP thumbnail, longest side ≤ N snapped up to 128/256/512/1024 (default from DataOptions)
     /// GET /s/{token}/media/{sha256}[?thumb=N]  the same, only for images of an active share link; otherwise 404
     /// (the same 404 for unknown, expired and revoked links), never cached so revocation takes effect at once.
     /// </summary>
@@ -22,7 +22,7 @@ public static class HubMediaEndpoints
         media.MapGet("/{sha256}", async (string sha256, IBlobStore blobs, HttpContext http, CancellationToken ct) =>
             Serve(http, await blobs.OpenAsync(sha256, ct), sha256, immutable: true));
         media.MapGet("/{sha256}/thumb", async (string sha256, int? size, IBlobStore blobs, HttpContext http, CancellationToken ct) =>
-            Serve(http, await blobs.OpenThumbnailAsync(sha256, size, ct), $"{sha256}-{size}", immutable: true));
+            Serve(http, await blobs.OpenThumbnailAsync(sha256, size, ct), $"{sha256}-{(size is { } s ? ThumbnailSizes.Snap(s) : 0)}", immutable: true));
 
         app.MapGet("/s/{token}/media/{sha256}", async (string token, string sha256, int? thumb, IShareService shares, IBlobStore blobs, HttpContext http, CancellationToken ct) =>
         {
@@ -39,7 +39,7 @@ public static class HubMediaEndpoints
         if (content is null)
             return Results.NotFound();
         http.Response.Headers[HeaderNames.XContentTypeOptions] = "nosniff";
-        http.Response.Headers[HeaderNames.CacheControl] = immutable ? "public, max-age=31536000, immutable" : "no-store";
+        http.Response.Headers[HeaderNames.CacheControl] = immutable ? "private, max-age=31536000, immutable" : "no-store";
         return Results.Stream(content.Stream, content.MimeType, entityTag: new EntityTagHeaderValue($"\"{etag}\""));
     }
 }

@@ -28,6 +28,7 @@ public sealed class PlatformFixture : IAsyncLifetime
     public IBrowser Browser { get; private set; } = null!;
 
     private readonly List<Process> _processes = [];
+    private readonly List<ProcessLog> _logs = [];
     private IPlaywright? _playwright;
 
     public async ValueTask InitializeAsync()
@@ -144,6 +145,8 @@ public sealed class PlatformFixture : IAsyncLifetime
             p.Dispose();
         }
         _processes.Clear();
+        foreach (var log in _logs) log.Dispose();
+        _logs.Clear();
         try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
@@ -156,10 +159,12 @@ public sealed class PlatformFixture : IAsyncLifetime
         psi.Environment["DOTNET_NOLOGO"] = "1";
         var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {name}");
         _processes.Add(process);
-        var log = new StreamWriter(Path.Combine(logs, name + ".log"), append: false) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
-        process.Exited += (_, _) => { lock (log) log.Dispose(); };
+        // Closed in DisposeAsync after the processes have exited; lines that still arrive later are dropped, never
+        // written to a disposed writer (an exception on a pool thread would take the test host down).
+        var log = new ProcessLog(Path.Combine(logs, name + ".log"));
+        _logs.Add(log);
+        process.OutputDataReceived += (_, e) => log.Write(e.Data);
+        process.ErrorDataReceived += (_, e) => log.Write(e.Data);
         process.EnableRaisingEvents = true;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -214,3 +219,28 @@ public sealed class PlatformFixture : IAsyncLifetime
         return dir?.FullName ?? throw new InvalidOperationException("MultimodalHub.sln not found above " + AppContext.BaseDirectory);
     }
 }
+
+/// <summary>A process's output log: thread-safe writes, and writes after Dispose are ignored.</summary>
+internal sealed class ProcessLog(string path) : IDisposable
+{
+    private readonly StreamWriter _writer = new(path, append: false) { AutoFlush = true };
+    private bool _closed;
+
+    public void Write(string? line)
+    {
+        if (line is null) return;
+        lock (_writer)
+            if (!_closed) _writer.WriteLine(line);
+    }
+
+    public void Dispose()
+    {
+        lock (_writer)
+        {
+            if (_closed) return;
+            _closed = true;
+            _writer.Dispose();
+        }
+    }
+}
+

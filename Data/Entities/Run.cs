@@ -38,11 +38,6 @@ public sealed class Run
     public long? ParentRunId { get; set; }
 
     public List<RunImage> Images { get; set; } = [];
-
-    /// <summary>Run time (started → finished); not stored.</summary>
-    public TimeSpan? Duration => Started is { } s && Finished is { } f ? f - s : null;
-
-    public bool IsFinished => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
 }
 
 public enum RunImageRole { Input, Output }

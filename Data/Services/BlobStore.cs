@@ -77,7 +77,7 @@ internal sealed class BlobStore(
 
     public async Task<BlobContent?> OpenThumbnailAsync(string sha256, int? maxSize = null, CancellationToken ct = default)
     {
-        var size = Math.Clamp(maxSize ?? _options.DefaultThumbnailSize, 16, 1024);
+        var size = ThumbnailSizes.Snap(maxSize ?? _options.DefaultThumbnailSize);
         var image = await GetAsync(sha256, ct);
         if (image is null)
             return null;
@@ -221,4 +221,18 @@ internal sealed class BlobStore(
     }
 
     private SemaphoreSlim LockFor(string sha) => _locks[Convert.ToInt32(sha[..1], 16)];
+}
+
+/// <summary>The thumbnail sizes the store generates and caches: a requested size is snapped to the smallest one at
+/// least as large (the largest beyond it), so callers cannot fill the cache with one file per arbitrary size.</summary>
+public static class ThumbnailSizes
+{
+    public static readonly IReadOnlyList<int> All = [128, 256, 512, 1024];
+
+    public static int Snap(int requested)
+    {
+        foreach (var size in All)
+            if (size >= requested) return size;
+        return All[^1];
+    }
 }

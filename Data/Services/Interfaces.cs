@@ -11,7 +11,8 @@ public interface IBlobStore
     Task<StoredImage> PutAsync(Stream stream, CancellationToken ct = default);
     Task<StoredImage?> GetAsync(string sha256, CancellationToken ct = default);
     Task<BlobContent?> OpenAsync(string sha256, CancellationToken ct = default);
-    /// <summary>A thumbnail (WebP, longest side ≤ maxSize) generated on first request and cached on disk.</summary>
+    /// <summary>A thumbnail (WebP) generated on first request and cached on disk; maxSize is snapped to
+    /// <see cref="ThumbnailSizes"/> (smallest of 128/256/512/1024 ≥ maxSize), the longest side is at most that size.</summary>
     Task<BlobContent?> OpenThumbnailAsync(string sha256, int? maxSize = null, CancellationToken ct = default);
     /// <summary>Deletes the row, bytes and thumbnails when no run, chat message or vote references the image.</summary>
     Task<bool> DeleteIfUnreferencedAsync(string sha256, CancellationToken ct = default);
@@ -39,8 +40,6 @@ public interface IRunStore
     Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, string ownerId = Owner.LocalId, CancellationToken ct = default);
     /// <summary>Distinct models used, for filter dropdowns.</summary>
     Task<IReadOnlyList<string>> ListModelsAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
-    /// <summary>Runs that used or produced an image, newest first.</summary>
-    Task<IReadOnlyList<Run>> RunsForImageAsync(string sha256, CancellationToken ct = default);
     Task<bool> SetFavouriteAsync(long runId, bool favourite, CancellationToken ct = default);
     /// <summary>Deletes the run (and its share items); its blobs go too when nothing else references them.</summary>
     Task<bool> DeleteAsync(long runId, CancellationToken ct = default);

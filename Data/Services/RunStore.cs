@@ -179,16 +179,6 @@ internal sealed class RunStore(
         return await db.Runs.Where(r => r.OwnerId == ownerId).Select(r => r.Model).Distinct().OrderBy(m => m).ToListAsync(ct);
     }
 
-    public async Task<IReadOnlyList<Run>> RunsForImageAsync(string sha256, CancellationToken ct = default)
-    {
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        return await db.Runs.AsNoTracking()
-            .Where(r => r.Images.Any(i => i.ImageSha256 == sha256))
-            .OrderByDescending(r => r.Created).ThenByDescending(r => r.Id)
-            .Include(r => r.Images)
-            .ToListAsync(ct);
-    }
-
     public async Task<bool> SetFavouriteAsync(long runId, bool favourite, CancellationToken ct = default)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);

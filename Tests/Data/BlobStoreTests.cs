@@ -111,11 +111,11 @@ public sealed class BlobStoreTests
             first = await ReadAll(thumb.Stream);
         }
         using (var decoded = SKBitmap.Decode(first))
-            Assert.Equal((100, 50), (decoded.Width, decoded.Height));
+            Assert.Equal((128, 64), (decoded.Width, decoded.Height)); // 100 snaps up to 128
 
-        var cached = Directory.GetFiles(Path.Combine(hub.BlobPath, "thumbs", "100"), "*.webp", SearchOption.AllDirectories).Single();
+        var cached = Directory.GetFiles(Path.Combine(hub.BlobPath, "thumbs", "128"), "*.webp", SearchOption.AllDirectories).Single();
         var written = File.GetLastWriteTimeUtc(cached);
-        using (var again = await hub.Blobs.OpenThumbnailAsync(image.Sha256, 100, Ct))
+        using (var again = await hub.Blobs.OpenThumbnailAsync(image.Sha256, 120, Ct))
         {
             Assert.IsType<FileStream>(again!.Stream); // served from the cache file, not regenerated
             Assert.Equal(first, await ReadAll(again.Stream));

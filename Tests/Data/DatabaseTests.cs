@@ -1,5 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using MultimodalHub.Data;
 
 namespace MultimodalHub.Tests.Data;
 
@@ -50,6 +52,28 @@ public sealed class DatabaseTests
             await db.SaveChangesAsync(Ct);
         });
         Assert.Contains("FOREIGN KEY", ex.InnerException?.Message);
+    }
+
+    [Fact]
+    public async Task Start_fails_when_the_database_fails_its_integrity_check_and_readiness_does_not_rerun_it()
+    {
+        await using var hub = await HubDataHarness.StartAsync();
+        var readiness = new HubDataHealthCheck(hub.Services.GetRequiredService<IDbContextFactory<HubDbContext>>(),
+            hub.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DataOptions>>());
+        // A row that breaks its CHECK constraint (written with the checks switched off): quick_check reports it.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={hub.DatabasePath}"))
+        {
+            connection.Open();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "CREATE TABLE damaged (x INTEGER CHECK (x > 0)); PRAGMA ignore_check_constraints = ON; INSERT INTO damaged VALUES (-1);";
+            cmd.ExecuteNonQuery();
+        }
+        // Readiness stays cheap (SELECT 1 + blob probe): it does not read the whole database.
+        var ready = await readiness.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext(), Ct);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, ready.Status);
+        // The next start runs quick_check once and refuses to serve.
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => hub.Services.MigrateHubDataAsync(Ct));
+        Assert.Contains("quick_check", e.Message);
     }
 
     [Fact]

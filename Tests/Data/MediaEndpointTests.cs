@@ -53,15 +53,35 @@ public sealed class MediaEndpointTests : IAsyncLifetime
         Assert.Equal("image/png", original.Content.Headers.ContentType?.MediaType);
         Assert.Equal(png, await original.Content.ReadAsByteArrayAsync(Ct));
         Assert.Equal("nosniff", original.Headers.GetValues("X-Content-Type-Options").Single());
-        Assert.Contains("immutable", original.Headers.CacheControl?.ToString());
+        var cache = original.Headers.CacheControl!;
+        Assert.True(cache.Private); // the browser's cache only, never a shared proxy cache
+        Assert.False(cache.Public);
+        Assert.Equal(TimeSpan.FromDays(365), cache.MaxAge);
+        Assert.Contains(cache.Extensions, e => e.Name == "immutable");
 
         var thumb = await _client.GetAsync($"/media/{image.Sha256}/thumb?size=64", Ct);
         Assert.Equal("image/webp", thumb.Content.Headers.ContentType?.MediaType);
+        Assert.True(thumb.Headers.CacheControl!.Private);
         using var decoded = SKBitmap.Decode(await thumb.Content.ReadAsByteArrayAsync(Ct));
-        Assert.Equal((64, 32), (decoded.Width, decoded.Height));
+        Assert.Equal((128, 64), (decoded.Width, decoded.Height)); // 64 snaps up to the 128 size
 
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/media/{new string('0', 64)}", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/media/..%2F..%2Fetc%2Fpasswd", Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Thumbnail_sizes_snap_to_a_fixed_set_so_arbitrary_sizes_cache_no_extra_files()
+    {
+        var image = await _app.Services.GetRequiredService<IBlobStore>().PutAsync(HubDataHarness.Png(2000, 1000, SKColors.Green), Ct);
+        foreach (var (requested, expected) in new[] { (17, 128), (129, 256), (200, 256), (256, 256), (300, 512), (1000, 1024), (5000, 1024), (-3, 128) })
+        {
+            var response = await _client.GetAsync($"/media/{image.Sha256}/thumb?size={requested}", Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var decoded = SKBitmap.Decode(await response.Content.ReadAsByteArrayAsync(Ct));
+            Assert.Equal(expected, decoded.Width);
+        }
+        var cachedSizes = Directory.GetDirectories(Path.Combine(_dir, "blobs", "thumbs")).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(["1024", "128", "256", "512"], cachedSizes);
     }
 
     [Fact]

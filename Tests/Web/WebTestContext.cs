@@ -27,6 +27,7 @@ public sealed class WebTestContext : BunitContext
         Services.AddSingleton(inference);
         Services.AddSingleton<InferenceClient>(sp => new InferenceClient(inference, Options.Create(new InferenceClientOptions { ReadTimeout = TimeSpan.FromSeconds(10) })));
         Services.AddSingleton<InferenceHealth>();
+        Services.AddSingleton<RunRecorder>();
         Services.Configure<WebOptions>(_ => { });
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -36,6 +37,9 @@ public sealed class WebTestContext : BunitContext
         Services.AddHubData(config);
         SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
     }
+
+    /// <summary>The blob folder of this context's data store.</summary>
+    public string BlobPath => Path.Combine(_dataDir, "blobs");
 
     public async Task MigrateAsync() => await Services.MigrateHubDataAsync();
 

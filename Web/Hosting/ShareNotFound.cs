@@ -15,7 +15,7 @@ public static class ShareNotFound
         if (HttpMethods.IsGet(http.Request.Method) && segments is ["s", var token])
         {
             var shares = http.RequestServices.GetRequiredService<IShareService>();
-            var valid = token.Length is >= 16 and <= 128 && await shares.ResolveAsync(token, countView: false, http.RequestAborted) is not null;
+            var valid = await shares.ResolveAsync(token, countView: false, http.RequestAborted) is not null; // checks the token's form first
             if (!valid)
             {
                 // The status is set as the headers go out: Blazor's static rendering treats a 404 set beforehand as

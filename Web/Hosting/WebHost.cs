@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.Features;
 using MudBlazor;
 using MudBlazor.Services;
+using MultimodalHub.Data;
 using MultimodalHub.Web.Client;
 using MultimodalHub.Web.Components;
 using MultimodalHub.Web.Services;
@@ -46,8 +47,8 @@ public static class WebHost
         builder.Services.AddInferenceClient(builder.Configuration);
         builder.Services.AddSingleton<InferenceHealth>();
         builder.Services.AddHostedService<InferenceHealthPoller>();
-        builder.Services.AddHubWebData(builder.Configuration);
-        builder.Services.AddAntiforgery();
+        builder.Services.AddHubData(builder.Configuration);
+        builder.Services.AddSingleton<RunRecorder>();
         builder.Services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = web.MaxUploadBytes + 1024 * 1024);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = web.MaxUploadBytes + 1024 * 1024);
         builder.Services.AddHealthChecks().AddHubDataCheck();
@@ -84,5 +85,5 @@ public static class WebHost
     }
 
     /// <summary>Start-up work before serving: database migrations and recovery of runs left in flight.</summary>
-    public static async Task PrepareAsync(this WebApplication app) => await app.Services.PrepareHubWebDataAsync();
+    public static async Task PrepareAsync(this WebApplication app) => await app.Services.MigrateHubDataAsync();
 }

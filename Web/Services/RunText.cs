@@ -1,12 +1,11 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using MultimodalHub.Contracts;
 using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Web.Services;
 
-/// <summary>Formatting of stored runs: parameters as JSON and as A1111's "parameters" text, timings, labels.</summary>
+/// <summary>Formatting of stored runs: parameters as JSON, timings, labels, readable errors.</summary>
 public static class RunText
 {
     public static readonly JsonSerializerOptions Json = HubJson.Create();
@@ -32,29 +31,6 @@ public static class RunText
         }
         catch (JsonException) { }
         return list;
-    }
-
-    public static string? Get(string? json, string name) =>
-        Parameters(json).Where(p => p.Name == name).Select(p => p.Value).FirstOrDefault();
-
-    /// <summary>AUTOMATIC1111's PNG "parameters" text: prompt, negative prompt line, then "Key: value, ..." settings.</summary>
-    public static string A1111Parameters(Run run)
-    {
-        var p = Parameters(run.ParametersJson).ToDictionary(x => x.Name, x => x.Value);
-        var sb = new StringBuilder(run.Prompt ?? "");
-        if (!string.IsNullOrEmpty(run.NegativePrompt)) sb.Append("\nNegative prompt: ").Append(run.NegativePrompt);
-        var settings = new List<string>();
-        void Add(string label, string key) { if (p.TryGetValue(key, out var v) && v.Length > 0) settings.Add($"{label}: {v}"); }
-        Add("Steps", "steps");
-        Add("Sampler", "scheduler");
-        Add("CFG scale", "guidance_scale");
-        Add("Seed", "seed");
-        if (p.TryGetValue("width", out var w) && p.TryGetValue("height", out var h)) settings.Add($"Size: {w}x{h}");
-        else if (p.TryGetValue("size", out var size) && size is not ("" or "null")) settings.Add($"Size: {size}");
-        else if (run.Images.FirstOrDefault(i => i.Role == RunImageRole.Output)?.Image is { } img) settings.Add($"Size: {img.Width}x{img.Height}");
-        settings.Add($"Model: {run.Model}");
-        sb.Append('\n').Append(string.Join(", ", settings));
-        return sb.ToString();
     }
 
     /// <summary>Stored classification scores ([[{label, score}...] per image]) as "red circle 98.3%, ..." per image.</summary>
@@ -102,6 +78,7 @@ public static class RunText
             => "This engine is not available in the running inference service.",
         MultimodalHub.Web.Client.InferenceProblemException p => p.Field is null ? p.Message : $"{p.Message} (field: {p.Field})",
         MultimodalHub.Data.Services.InvalidImageException i => i.Message,
+        RunFailedException f => f.Message,
         _ => "Unexpected error: " + e.Message,
     };
 }

@@ -5,8 +5,10 @@ window.hub = {
   setTheme(mode) {
     document.cookie = `hub-theme=${mode}; path=/; max-age=31536000; samesite=lax`;
   },
-  // Forwards images pasted anywhere on the page to a .NET component (Classify, Describe).
-  registerPaste(dotnet) {
+  // Forwards images pasted anywhere on the page to a .NET component (Classify, Describe) as a stream reference
+  // (read by .NET in chunks, so a large image does not exceed the SignalR message limit); too-large images are
+  // refused here, before anything is sent.
+  registerPaste(dotnet, maxBytes) {
     const handler = async (e) => {
       const items = Array.from(e.clipboardData?.items ?? []).filter(i => i.kind === 'file' && i.type.startsWith('image/'));
       if (items.length === 0) return;
@@ -14,8 +16,12 @@ window.hub = {
       for (const item of items) {
         const file = item.getAsFile();
         if (!file) continue;
-        const bytes = new Uint8Array(await file.arrayBuffer());
-        await dotnet.invokeMethodAsync('OnPastedImage', file.name || 'pasted.png', file.type, bytes);
+        const name = file.name || 'pasted.png';
+        if (file.size > maxBytes) {
+          await dotnet.invokeMethodAsync('OnPasteTooLarge', name, file.size);
+          continue;
+        }
+        await dotnet.invokeMethodAsync('OnPastedImage', name, file.type, file.size, DotNet.createJSStreamReference(file));
       }
     };
     document.addEventListener('paste', handler);
