@@ -40,6 +40,11 @@ public static class CliApp
             stderr.WriteLine($"error: {e.Field}: {e.Message}");
             return 2;
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            stderr.WriteLine("cancelled");
+            return 130;
+        }
     }
 
     /// <summary>The JSON the CLI prints: the API's own (snake_case), indented.</summary>

@@ -195,4 +195,16 @@ public sealed class VlmApiTests(InferenceFixture fixture) : IClassFixture<Infere
         Assert.True(json.GetProperty("usage").GetProperty("completion_tokens").GetInt32() > 0);
         Assert.True(json.GetProperty("timings").GetProperty("prefill_ms").GetDouble() > 0);
     }
+
+    [Theory]
+    [InlineData("chat", "--prompt", "hi")]
+    [InlineData("caption", "--image", "")]
+    [InlineData("ask", "--question", "what is it?")]
+    public async Task Cli_rejects_a_non_numeric_seed_as_a_usage_error(string command, string option, string value)
+    {
+        var cmd = fixture.Factory.Services.GetServices<ICliCommand>().Single(c => c.Name == command);
+        string[] args = command == "chat" ? [option, value, "--seed", "abc"] : ["--image", ImagePath("g1_red_circle_caption"), .. command == "ask" ? new[] { option, value } : [], "--seed", "abc"];
+        var e = await Assert.ThrowsAsync<CliUsageException>(() => cmd.RunAsync(new CliArgs(args), new StringWriter(), Ct));
+        Assert.Contains("--seed", e.Message);
+    }
 }

@@ -56,11 +56,14 @@ public sealed class ChatEngine(ModelRegistry registry, LoadedModels models, OrtS
         }
     }
 
-    /// <summary>Run a prepared job; deltas (per choice) go to onDelta as they are decoded.</summary>
-    public async Task<GenerationSummary> RunAsync(PreparedChat chat, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct)
+    /// <summary>Enter the model's queue (QueueFullException → 429); streaming enters before the response starts and passes the slot to RunAsync.</summary>
+    public Task<IDisposable> EnterAsync(PreparedChat chat, CancellationToken ct) => queues.EnterAsync(chat.Model.Id, ct);
+
+    /// <summary>Run a prepared job; deltas (per choice) go to onDelta as they are decoded. Enters the queue unless given a slot (which it then releases).</summary>
+    public async Task<GenerationSummary> RunAsync(PreparedChat chat, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct, IDisposable? slot = null)
     {
         var model = chat.Model;
-        using var slot = await queues.EnterAsync(model.Id, ct);
+        using var held = slot ?? await queues.EnterAsync(model.Id, ct);
         var started = System.Diagnostics.Stopwatch.StartNew();
         try
         {

@@ -56,21 +56,13 @@ public static class VlmEndpoints
             var c = summary.Choices[0];
             return TypedResults.Ok(new VlmResponse(summary.Model, c.Text, c.FinishReason, summary.Usage, summary.ApiTimings, key));
         }
-        var sse = new SseWriter(http.Response);
-        sse.Start();
-        try
+        // The queue is entered before the response starts, so a full queue is a 429 for streaming requests too.
+        using var slot = await engine.EnterAsync(prepared, ct);
+        return await SseStream.RunAsync(http, prepared.Model.Id, "vlm", async (sse, token) =>
         {
-            var (summary, _) = await engine.RunAsync(prepared, (d, token) => sse.WriteAsync(new VlmStreamEvent(d.Text), token), ct);
+            var (summary, _) = await engine.RunAsync(prepared, (d, t) => sse.WriteAsync(new VlmStreamEvent(d.Text), t), token, slot);
             var c = summary.Choices[0];
-            await sse.WriteAsync(new VlmStreamEvent(null, true, c.Text, c.FinishReason, summary.Usage, summary.ApiTimings, summary.Model), ct);
-            await sse.DoneAsync(ct);
-        }
-        catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException)
-        {
-            await sse.ErrorAsync(e is InvalidRequestException ? e.Message : "Generation failed.", e is InvalidRequestException ? "invalid_request_error" : "server_error",
-                (e as InvalidRequestException)?.Field, ct);
-            if (e is not InvalidRequestException) throw;
-        }
-        return TypedResults.Empty;
+            await sse.WriteAsync(new VlmStreamEvent(null, true, c.Text, c.FinishReason, summary.Usage, summary.ApiTimings, summary.Model), token);
+        });
     }
 }

@@ -77,10 +77,15 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
         }
     }
 
-    public async Task<(GenerationSummary Summary, string ImagesKey)> RunAsync(PreparedVlm vlm, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct)
+    /// <summary>Enter the model's queue (QueueFullException → 429); streaming enters before the response starts and passes the slot to RunAsync.</summary>
+    public Task<IDisposable> EnterAsync(PreparedVlm vlm, CancellationToken ct) => queues.EnterAsync(vlm.Model.Id, ct);
+
+    /// <summary>Run a prepared job. Enters the queue unless given a slot (which it then releases).</summary>
+    public async Task<(GenerationSummary Summary, string ImagesKey)> RunAsync(PreparedVlm vlm, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct,
+        IDisposable? slot = null)
     {
         var model = vlm.Model;
-        using var slot = await queues.EnterAsync(model.Id, ct);
+        using var held = slot ?? await queues.EnterAsync(model.Id, ct);
         var started = System.Diagnostics.Stopwatch.StartNew();
         var caches = _caches.GetOrAdd(model.Id, _ => (new FeatureCache(_options.FeatureCacheSize), new ConversationCache(_options.ConversationCacheSize)));
         try
