@@ -272,6 +272,45 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
         Assert.Equal("one, two, three", json.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
     }
 
+    [Fact]
+    public async Task Trimming_drops_just_enough_of_the_oldest_turns()
+    {
+        using var factory = fixture.Factory.WithWebHostBuilder(b => b.UseSetting("Chat:ContextWindow", "120"));
+        var engine = factory.Services.GetRequiredService<ChatEngine>();
+        var messages = new List<HubMessage> { new("system", "Answer briefly.") };
+        for (var i = 0; i < 10; i++)
+        {
+            messages.Add(new HubMessage("user", $"write a prompt for a picture of {i + 1} red circles"));
+            messages.Add(new HubMessage("assistant", "a large red circle in the center on a white background"));
+        }
+        messages.Add(new HubMessage("user", "count from one to three"));
+        using var prepared = await engine.PrepareAsync(new ChatJob("shapes-chat", messages, null, new SamplingRequest(Temperature: 0, MaxNewTokens: 16)), Ct);
+        var dropped = prepared.Prompt.Context!.DroppedMessages;
+        Assert.True(prepared.Prompt.Ids.Count <= 120 - 16);
+        Assert.Equal(0, dropped % 2); // whole exchanges
+        // Keeping one more exchange would not have fitted.
+        var oneMore = messages.Take(1).Concat(messages.Skip(1 + dropped - 2)).ToList();
+        var text = prepared.Model.Template.Render(oneMore, addGenerationPrompt: true);
+        Assert.True(prepared.Model.Tokenizer.Encode(text, addSpecialTokens: false).Count > 120 - 16);
+        Assert.Equal(prepared.Model.Template.Render(messages.Take(1).Concat(messages.Skip(1 + dropped)).ToList(), addGenerationPrompt: true), prepared.Prompt.Text);
+    }
+
+    [Fact]
+    public async Task Too_many_messages_or_characters_are_rejected_up_front()
+    {
+        using var client = fixture.Factory.CreateClient();
+        var many = new JsonArray();
+        for (var i = 0; i < ChatTokenize.MaxMessages + 1; i++) many.Add(new JsonObject { ["role"] = "user", ["content"] = "hi" });
+        var huge = new JsonArray { new JsonObject { ["role"] = "user", ["content"] = new string('a', 2_000_000) } };
+        foreach (var msgs in new[] { many, huge })
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions", new JsonObject { ["messages"] = msgs, ["max_tokens"] = 4 }, Ct);
+            var text = await response.Content.ReadAsStringAsync(Ct);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+            Assert.Equal("messages", JsonDocument.Parse(text).RootElement.GetProperty("field").GetString());
+        }
+    }
+
     public static TheoryData<string, string, int> BadRequests => new()
     {
         { """{"messages":[]}""", "messages", 400 },

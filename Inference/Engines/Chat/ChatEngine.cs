@@ -45,7 +45,7 @@ public sealed class ChatEngine(ModelRegistry registry, LoadedModels models, OrtS
             var sampling = ChatSample.Resolve(model.Defaults, job.Sampling, _options.DefaultMaxTokens, window);
             var prompt = job.RawPrompt is not null
                 ? ChatTokenize.Raw(model, job.RawPrompt, sampling.MaxNewTokens, window)
-                : ChatTokenize.Build(model, ChatTokenize.ApplyPreset(job.Messages ?? [], job.Preset, _options), sampling.MaxNewTokens, window);
+                : ChatTokenize.Build(model, ChatTokenize.ApplyPreset(job.Messages ?? [], job.Preset, _options), sampling.MaxNewTokens, window, job.Sampling.MaxTokensField, ct);
             if (prompt.Context is { } note) log.LogInformation("Chat prompt trimmed: {Dropped} message(s) dropped to fit {Window} tokens", note.DroppedMessages, window);
             return new PreparedChat(lease, prompt, sampling, job);
         }

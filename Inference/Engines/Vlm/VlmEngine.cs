@@ -61,8 +61,8 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
         try
         {
             var model = lease.Value;
-            var sampling = SamplingOptions.Resolve(model.Defaults, job.Sampling, 64);
             var window = model.Spec.MaxPositions;
+            var sampling = SamplingOptions.Resolve(model.Defaults, job.Sampling, 64, window);
             if (sampling.MaxNewTokens >= window)
                 throw new InvalidRequestException(job.Sampling.MaxTokensField, $"{job.Sampling.MaxTokensField} must be less than the context window ({window} tokens).");
             var prompt = VlmPrompt.Build(model, job.Messages, job.Images.Count);
