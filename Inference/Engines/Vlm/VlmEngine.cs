@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using MultimodalHub.Contracts;
 using MultimodalHub.Inference.Imaging;
@@ -43,10 +42,9 @@ public sealed class PreparedVlm(ModelLease<VlmModel> lease, VlmPromptIds prompt,
 
 /// <summary>The VLM engine: captions and answers about images, image features cached per image, conversation KV caches kept for follow-ups.</summary>
 public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSessionFactory sessions, ModelQueues queues, HubMetrics metrics,
-    IOptions<VlmOptions> options, ILogger<VlmEngine> log) : IDisposable
+    IOptions<VlmOptions> options, ILogger<VlmEngine> log)
 {
     private readonly VlmOptions _options = options.Value;
-    private readonly ConcurrentDictionary<string, (FeatureCache Features, ConversationCache Conversations)> _caches = new(StringComparer.OrdinalIgnoreCase);
 
     public VlmOptions Options => _options;
 
@@ -57,7 +55,7 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
             throw new InvalidRequestException("length_penalty", "length_penalty must be between -10 and 10.");
         if (job.Messages.Count == 0) throw new InvalidRequestException("messages", "messages must not be empty.");
         var descriptor = registry.Resolve(job.Model, ModelKind.Vlm, job.ModelField);
-        var lease = await models.AcquireAsync(descriptor, d => new VlmModel(d, sessions.Create), ct);
+        var lease = await models.AcquireAsync(descriptor, d => new VlmModel(d, sessions.Create, _options.ConversationCacheSize, _options.FeatureCacheSize), ct);
         try
         {
             var model = lease.Value;
@@ -87,19 +85,18 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
         var model = vlm.Model;
         using var held = slot ?? await queues.EnterAsync(model.Id, ct);
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var caches = _caches.GetOrAdd(model.Id, _ => (new FeatureCache(_options.FeatureCacheSize), new ConversationCache(_options.ConversationCacheSize)));
         try
         {
             var result = await DeltaPump.RunAsync((emit, token) =>
             {
                 var hashes = vlm.Job.Images.Select(VlmPreprocess.Hash).ToArray();
-                var features = vlm.Job.Images.Select((image, i) => caches.Features.GetOrAdd(hashes[i], () =>
+                var features = vlm.Job.Images.Select((image, i) => model.Features.GetOrAdd(hashes[i], () =>
                 {
                     token.ThrowIfCancellationRequested();
                     return VlmEncode.ImageFeatures(model, VlmPreprocess.PixelValues(model, image));
                 })).ToArray();
                 var imagesKey = string.Join(",", hashes);
-                var (choice, timings, cached) = VlmRun.Run(model, vlm.Prompt, features, imagesKey, vlm.Decoding, caches.Conversations, emit, token);
+                var (choice, timings, cached) = VlmRun.Run(model, vlm.Prompt, features, imagesKey, vlm.Decoding, model.Conversations, emit, token);
                 return (new GenerationSummary(model.Id, [choice], timings, cached), imagesKey);
             }, onDelta, ct);
             metrics.Ran(model.Id, "vlm", started.Elapsed);
@@ -138,11 +135,5 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
             if (turns[i].Item2 is { } a) messages.Add(new ChatMessage("assistant", a));
         }
         return messages;
-    }
-
-    public void Dispose()
-    {
-        foreach (var (_, c) in _caches) c.Conversations.Dispose();
-        _caches.Clear();
     }
 }
