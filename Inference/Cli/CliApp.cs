@@ -40,6 +40,11 @@ public static class CliApp
             stderr.WriteLine($"error: {e.Field}: {e.Message}");
             return 2;
         }
+        catch (ModelLoadException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return 1;
+        }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             stderr.WriteLine("cancelled");

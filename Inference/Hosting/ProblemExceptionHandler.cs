@@ -19,6 +19,7 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
             BadHttpRequestException e => Problem(e.StatusCode, "Invalid request", e.Message, e.StatusCode == StatusCodes.Status400BadRequest ? "body" : null),
             JsonException e => Problem(StatusCodes.Status400BadRequest, "Malformed JSON", JsonDetail(e), JsonField(e)),
             QueueFullException e => Problem(StatusCodes.Status429TooManyRequests, "Too many requests", e.Message, null),
+            ModelLoadException e => Problem(StatusCodes.Status503ServiceUnavailable, "Model unavailable", e.Message, "model"),
             _ => null,
         };
         if (exception is OperationCanceledException && http.RequestAborted.IsCancellationRequested)
