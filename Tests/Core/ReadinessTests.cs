@@ -101,6 +101,22 @@ public sealed class ReadinessTests
     }
 
     [Fact]
+    public void The_model_list_is_rescanned_only_when_older_than_the_interval()
+    {
+        using var models = new TempModels();
+        models.CopyModel("clip-shapes");
+        using var factory = new InferenceFactory(models.Path);
+        var registry = factory.Services.GetRequiredService<ModelRegistry>();
+        Assert.Equal(["clip-shapes"], registry.Models.Select(m => m.Id));
+        models.CopyModel("shapes-chat");
+        registry.Refresh(TimeSpan.FromHours(1)); // the snapshot is fresh: no disk scan
+        Assert.Equal(["clip-shapes"], registry.Models.Select(m => m.Id));
+        registry.Refresh(TimeSpan.Zero);
+        Assert.Equal(["clip-shapes", "shapes-chat"], registry.Models.Select(m => m.Id));
+        Assert.Null(registry.RootError(registry.Roots[0]));
+    }
+
+    [Fact]
     public async Task Unknown_model_is_a_404_problem()
     {
         using var factory = new InferenceFactory();
