@@ -83,33 +83,20 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
         IDisposable? slot = null)
     {
         var model = vlm.Model;
-        using var held = slot ?? await queues.EnterAsync(model.Id, ct);
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        try
+        var imagesKey = "";
+        var summary = await GenerationRun.RunAsync(queues, metrics, log, model.Id, "vlm", slot, (emit, token) =>
         {
-            var result = await DeltaPump.RunAsync((emit, token) =>
+            var hashes = vlm.Job.Images.Select(VlmPreprocess.Hash).ToArray();
+            var features = vlm.Job.Images.Select((image, i) => model.Features.GetOrAdd(hashes[i], () =>
             {
-                var hashes = vlm.Job.Images.Select(VlmPreprocess.Hash).ToArray();
-                var features = vlm.Job.Images.Select((image, i) => model.Features.GetOrAdd(hashes[i], () =>
-                {
-                    token.ThrowIfCancellationRequested();
-                    return VlmEncode.ImageFeatures(model, VlmPreprocess.PixelValues(model, image));
-                })).ToArray();
-                var imagesKey = string.Join(",", hashes);
-                var (choice, timings, cached) = VlmRun.Run(model, vlm.Prompt, features, imagesKey, vlm.Decoding, model.Conversations, emit, token);
-                return (new GenerationSummary(model.Id, [choice], timings, cached), imagesKey);
-            }, onDelta, ct);
-            metrics.Ran(model.Id, "vlm", started.Elapsed);
-            metrics.Tokens(model.Id, result.Item1.Timings.GeneratedTokens);
-            log.LogInformation("VLM {Model}: {PromptTokens} prompt tokens ({Cached} from cache), {Generated} generated in {ElapsedMs} ms",
-                model.Id, result.Item1.Timings.PromptTokens, result.Item1.CachedTokens, result.Item1.Timings.GeneratedTokens, started.ElapsedMilliseconds);
-            return result;
-        }
-        catch (Exception e) when (e is not OperationCanceledException and not InvalidRequestException)
-        {
-            metrics.Failed(model.Id, "vlm");
-            throw;
-        }
+                token.ThrowIfCancellationRequested();
+                return VlmEncode.ImageFeatures(model, VlmPreprocess.PixelValues(model, image));
+            })).ToArray();
+            imagesKey = string.Join(",", hashes);
+            var (choice, timings, cached) = VlmRun.Run(model, vlm.Prompt, features, imagesKey, vlm.Decoding, model.Conversations, emit, token);
+            return new GenerationSummary(model.Id, [choice], timings, cached);
+        }, onDelta, ct);
+        return (summary, imagesKey);
     }
 
     public async Task<(GenerationSummary Summary, string ImagesKey)> CompleteAsync(VlmJob job, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct)
