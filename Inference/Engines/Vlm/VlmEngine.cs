@@ -65,7 +65,7 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
                 throw new InvalidRequestException(job.Sampling.MaxTokensField, $"{job.Sampling.MaxTokensField} must be less than the context window ({window} tokens).");
             var prompt = VlmPrompt.Build(model, job.Messages, job.Images.Count);
             if (prompt.ExpandedIds.Count + sampling.MaxNewTokens > window)
-                throw new InvalidRequestException("messages", $"The prompt is {prompt.ExpandedIds.Count} tokens (images expanded); with max_tokens {sampling.MaxNewTokens} it exceeds the context window of {window} tokens.");
+                throw new InvalidRequestException("messages", $"The prompt is {prompt.ExpandedIds.Count} tokens (images expanded); with {job.Sampling.MaxTokensField} {sampling.MaxNewTokens} it exceeds the context window of {window} tokens.");
             return new PreparedVlm(lease, prompt, new VlmDecoding(sampling, job.NumBeams, job.LengthPenalty), job);
         }
         catch
