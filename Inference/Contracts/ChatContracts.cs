@@ -35,6 +35,9 @@ public sealed record ChatCompletionRequest
     public ChatPreset? Preset { get; init; }
     /// <summary>Hub extension: samples drawn for the self-consistency preset (default 5).</summary>
     public int? SelfConsistencySamples { get; init; }
+    /// <summary>Hub extension (as in vLLM and llama.cpp's server): keep generating past the model's end-of-sequence
+    /// ids until max_tokens or a stop sequence.</summary>
+    public bool? IgnoreEos { get; init; }
     /// <summary>Ignored OpenAI field kept so that clients sending it are accepted.</summary>
     public string? User { get; init; }
 }
@@ -106,6 +109,8 @@ public sealed record CompletionRequest
     public double? FrequencyPenalty { get; init; }
     public double? RepetitionPenalty { get; init; }
     public bool? Echo { get; init; }
+    /// <summary>Hub extension: keep generating past the model's end-of-sequence ids until max_tokens or a stop sequence.</summary>
+    public bool? IgnoreEos { get; init; }
 }
 
 /// <summary>Non-streaming (object "text_completion") and streaming responses of /v1/completions.</summary>

@@ -225,6 +225,41 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     }
 
     [Fact]
+    public async Task Ignore_eos_generates_exactly_max_tokens_past_the_end_of_sequence()
+    {
+        using var client = fixture.Factory.CreateClient();
+        var c = Conversation("single_count");
+        JsonObject Body(bool? ignoreEos)
+        {
+            var body = new JsonObject { ["messages"] = Messages(c), ["temperature"] = 1, ["seed"] = 5, ["max_tokens"] = 200 };
+            if (ignoreEos is { } v) body["ignore_eos"] = v;
+            return body;
+        }
+        // Without it the model ends its short answer itself (eos) well before the limit.
+        var normal = await PostJson(client, "/v1/chat/completions", Body(null));
+        Assert.Equal("stop", normal.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.True(normal.GetProperty("usage").GetProperty("completion_tokens").GetInt32() < 200);
+        Assert.Equal("stop", (await PostJson(client, "/v1/chat/completions", Body(false))).GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+
+        var ignored = await PostJson(client, "/v1/chat/completions", Body(true));
+        var choice = ignored.GetProperty("choices")[0];
+        Assert.Equal("length", choice.GetProperty("finish_reason").GetString());
+        Assert.Equal(200, ignored.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.Equal(200, ignored.GetProperty("timings").GetProperty("generated_tokens").GetInt32());
+        // Same seed, same draws: the answer up to the eos is the normal one, then it goes on.
+        var normalText = normal.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+        var ignoredText = choice.GetProperty("message").GetProperty("content").GetString()!;
+        Assert.StartsWith(normalText, ignoredText);
+        Assert.True(ignoredText.Length > normalText.Length);
+
+        // /v1/completions takes it too.
+        var prompt = c.GetProperty("prompt").GetString();
+        var raw = await PostJson(client, "/v1/completions", new JsonObject { ["prompt"] = prompt, ["temperature"] = 1, ["seed"] = 5, ["max_tokens"] = 200, ["ignore_eos"] = true });
+        Assert.Equal("length", raw.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.Equal(200, raw.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
+    [Fact]
     public async Task Seeded_sampling_is_reproducible_over_http_and_n_gives_n_choices()
     {
         using var client = fixture.Factory.CreateClient();

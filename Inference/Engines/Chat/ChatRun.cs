@@ -11,7 +11,9 @@ public static class ChatRun
         var rows = Enumerable.Repeat(promptIds, n).ToArray();
         var (ids, mask, _) = GenerationLoop.LeftPad(rows, model.PadId);
         var decoders = Enumerable.Range(0, n).Select(_ => new ChatDecode(model.Tokenizer, options.StopSequences)).ToArray();
-        var settings = new GenerationSettings(ChatSample.Samplers(options, n, model.VocabSize), model.EosIds, options.MaxNewTokens, model.PadId);
+        // ignore_eos: no id ends a row (ids beyond the tokenizer stay masked by the samplers' VocabMask).
+        IReadOnlySet<int> eos = options.IgnoreEos ? new HashSet<int>() : model.EosIds;
+        var settings = new GenerationSettings(ChatSample.Samplers(options, n, model.VocabSize), eos, options.MaxNewTokens, model.PadId);
         using var output = GenerationLoop.Run(model.Runner, new GenerationInput(StepInput.OfIds(ids, n), mask, rows), settings,
             next => StepInput.OfIds(next, n),
             (row, id) =>

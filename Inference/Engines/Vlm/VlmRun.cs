@@ -39,7 +39,8 @@ public static class VlmRun
         }
         else
         {
-            var settings = new GenerationSettings([new TokenSampler(decoding.Sampling, model.VocabSize)], model.EosIds, decoding.Sampling.MaxNewTokens,
+            var settings = new GenerationSettings([new TokenSampler(decoding.Sampling, model.VocabSize)],
+                decoding.Sampling.IgnoreEos ? new HashSet<int>() : model.EosIds, decoding.Sampling.MaxNewTokens,
                 model.PadId, KeepCache: conversations is not null);
             output = GenerationLoop.Run(model.Runner, input, settings, Next, (_, id) =>
             {

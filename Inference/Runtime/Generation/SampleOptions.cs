@@ -17,6 +17,8 @@ public sealed record SamplingOptions
     public int MaxNewTokens { get; init; } = 256;
     public IReadOnlyList<string> StopSequences { get; init; } = [];
     public long? Seed { get; init; }
+    /// <summary>Keep generating past the model's eos ids, until the token limit or a stop sequence (vLLM / llama.cpp's ignore_eos).</summary>
+    public bool IgnoreEos { get; init; }
 
     public static SamplingOptions GreedyDefault(int maxNewTokens) => new() { Greedy = true, MaxNewTokens = maxNewTokens };
 
@@ -57,6 +59,7 @@ public sealed record SamplingOptions
             MaxNewTokens = r.MaxNewTokens ?? Math.Clamp(d.MaxNewTokens ?? defaultMaxNewTokens, 1, Math.Max(1, (contextWindow ?? int.MaxValue) - 1)),
             StopSequences = stops,
             Seed = r.Seed,
+            IgnoreEos = r.IgnoreEos ?? false,
         };
     }
 }
@@ -65,4 +68,4 @@ public sealed record SamplingOptions
 public sealed record SamplingRequest(
     double? Temperature = null, double? TopP = null, int? TopK = null, double? MinP = null, double? RepetitionPenalty = null,
     double? PresencePenalty = null, double? FrequencyPenalty = null, int? MaxNewTokens = null, IReadOnlyList<string>? Stop = null,
-    long? Seed = null, string MaxTokensField = "max_tokens");
+    long? Seed = null, string MaxTokensField = "max_tokens", bool? IgnoreEos = null);
