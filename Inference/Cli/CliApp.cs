@@ -8,9 +8,12 @@ namespace MultimodalHub.Inference.Cli;
 /// <summary>Runs one CLI subcommand inside a generic host that has the same services as `serve`.</summary>
 public static class CliApp
 {
-    public static async Task<int> RunAsync(string command, string[] rest, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    /// <summary>Run a subcommand; settings (optional) override configuration, as `--Section:Key value` would for serve.</summary>
+    public static async Task<int> RunAsync(string command, string[] rest, TextWriter stdout, TextWriter stderr, CancellationToken ct,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder();
+        if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.AddFilter((category, level) => level >= LogLevel.Warning);
@@ -39,6 +42,16 @@ public static class CliApp
         {
             stderr.WriteLine($"error: {e.Field}: {e.Message}");
             return 2;
+        }
+        catch (ModelLoadException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            stderr.WriteLine("cancelled");
+            return 130;
         }
     }
 

@@ -48,6 +48,10 @@ public sealed class CliArgs
         ? int.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new CliUsageException($"--{name} must be an integer, not '{s}'.")
         : fallback;
 
+    public long? GetLong(string name) => Get(name) is { } s
+        ? long.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new CliUsageException($"--{name} must be an integer, not '{s}'.")
+        : null;
+
     public double GetDouble(string name, double fallback) => Get(name) is { } s
         ? double.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new CliUsageException($"--{name} must be a number, not '{s}'.")
         : fallback;

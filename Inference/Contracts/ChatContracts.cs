@@ -51,11 +51,6 @@ public sealed record ChatCompletionMessage(string? Role, [property: JsonConverte
 public sealed record ChatContent(string? Text, IReadOnlyList<ChatContentPart>? Parts)
 {
     public static ChatContent Of(string text) => new(text, null);
-
-    public bool HasImage => Parts?.Any(p => p.Type == "image_url") == true;
-
-    /// <summary>The text of the content (parts' texts joined with newlines).</summary>
-    public string AllText => Text ?? string.Join("\n", Parts?.Where(p => p.Type == "text").Select(p => p.Text ?? "") ?? []);
 }
 
 /// <summary>{"type":"text","text":...} or {"type":"image_url","image_url":{"url":"data:image/png;base64,..."}}.</summary>

@@ -7,6 +7,9 @@ namespace MultimodalHub.Inference.Hosting;
 /// <summary>/healthz, /readyz and GET /v1/models[/id].</summary>
 public static class CoreEndpoints
 {
+    /// <summary>GET /v1/models rescans the model roots at most this often (the web app polls it).</summary>
+    public static readonly TimeSpan ModelsRefreshInterval = TimeSpan.FromSeconds(5);
+
     public static IEndpointRouteBuilder MapCoreEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).WithTags("health").ExcludeFromDescription();
@@ -35,7 +38,7 @@ public static class CoreEndpoints
         var checks = new List<ReadinessCheck>();
         foreach (var root in registry.Roots)
         {
-            var error = registry.RootErrors.FirstOrDefault(e => e.Contains(root, StringComparison.Ordinal));
+            var error = registry.RootError(root);
             checks.Add(new ReadinessCheck($"root:{root}", error is null, error));
         }
         var required = options.RequiredModels.Count > 0
@@ -56,7 +59,7 @@ public static class CoreEndpoints
 
     internal static Ok<ModelList> ListModels(ModelRegistry registry, LoadedModels loaded)
     {
-        registry.Refresh();
+        registry.Refresh(ModelsRefreshInterval);
         return TypedResults.Ok(new ModelList("list", registry.Models.Select(m => Info(m, loaded)).ToList()));
     }
 

@@ -38,6 +38,9 @@ public static class InferenceHost
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => HubJson.Apply(o.SerializerOptions));
+        // Minimal APIs throw BadHttpRequestException (malformed JSON, bad enum, empty body) only when this is set (by
+        // default only in Development); ProblemExceptionHandler turns it into a 400 naming the JSON path.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi();
         builder.AddServiceLimits();
         builder.Logging.ClearProviders();

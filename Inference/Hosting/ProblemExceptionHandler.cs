@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using MultimodalHub.Inference.Runtime;
@@ -13,10 +14,12 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
         {
             ModelNotFoundException e => Problem(StatusCodes.Status404NotFound, "Model not found", e.Message, e.Field),
             InvalidRequestException e => Problem(StatusCodes.Status400BadRequest, "Invalid request", e.Message, e.Field),
-            BadHttpRequestException e => Problem(e.StatusCode, "Invalid request", e.Message, null),
-            System.Text.Json.JsonException e => Problem(StatusCodes.Status400BadRequest, "Malformed JSON", e.Message, "body"),
+            BadHttpRequestException { InnerException: JsonException j } => Problem(StatusCodes.Status400BadRequest, "Malformed JSON", JsonDetail(j), JsonField(j)),
+            // Wrong content type (415) keeps its status and names no field; an empty or unreadable body is the body's fault.
+            BadHttpRequestException e => Problem(e.StatusCode, "Invalid request", e.Message, e.StatusCode == StatusCodes.Status400BadRequest ? "body" : null),
+            JsonException e => Problem(StatusCodes.Status400BadRequest, "Malformed JSON", JsonDetail(e), JsonField(e)),
             QueueFullException e => Problem(StatusCodes.Status429TooManyRequests, "Too many requests", e.Message, null),
-            OperationCanceledException when http.RequestAborted.IsCancellationRequested => null,
+            ModelLoadException e => Problem(StatusCodes.Status503ServiceUnavailable, "Model unavailable", e.Message, "model"),
             _ => null,
         };
         if (exception is OperationCanceledException && http.RequestAborted.IsCancellationRequested)
@@ -31,6 +34,15 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
         http.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
     }
+
+    /// <summary>The JSON path of a deserialization error as a field name ("$.messages[0].role" → "messages[0].role"; the root → "body").</summary>
+    internal static string JsonField(JsonException e) =>
+        e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..]
+        : e.Path is { Length: > 1 } p && p.StartsWith("$[", StringComparison.Ordinal) ? "body" + p[1..]
+        : "body";
+
+    private static string JsonDetail(JsonException e) =>
+        e.Path is { Length: > 1 } ? $"The JSON body is malformed or has the wrong shape at '{JsonField(e)}': {e.Message}" : $"The JSON body is malformed or has the wrong shape: {e.Message}";
 
     private static ProblemDetails Problem(int status, string title, string detail, string? field)
     {

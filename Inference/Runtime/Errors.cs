@@ -16,3 +16,9 @@ public sealed class QueueFullException(string queue, TimeSpan retryAfter)
     public string Queue { get; } = queue;
     public TimeSpan RetryAfter { get; } = retryAfter;
 }
+
+/// <summary>An installed model that could not be loaded (corrupt or incompatible files): HTTP 503 problem details naming it.</summary>
+public sealed class ModelLoadException(string modelId, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public string ModelId { get; } = modelId;
+}

@@ -13,7 +13,11 @@ namespace MultimodalHub.Inference.Runtime;
 public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics metrics, ILogger<LoadedModels> log) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset At, ModelLoadException Error)> _failures = new(StringComparer.OrdinalIgnoreCase);
     private readonly TimeProvider _clock = TimeProvider.System;
+
+    /// <summary>How long a failed load is answered from memory before the files are tried again.</summary>
+    public static readonly TimeSpan RetryFailedLoadAfter = TimeSpan.FromSeconds(10);
 
     public bool IsLoaded(string modelId) =>
         _entries.TryGetValue(modelId, out var e) && e.Loading.IsCompletedSuccessfully;
@@ -24,15 +28,21 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
     {
         while (true)
         {
+            // A broken model is not reloaded on every request: its failure is repeated for a while, then the files are tried again.
+            if (_failures.TryGetValue(model.Id, out var failed) && _clock.GetUtcNow() - failed.At < RetryFailedLoadAfter) throw failed.Error;
             var entry = _entries.GetOrAdd(model.Id, _ => new Entry(Task.Run(() => (IDisposable)Load(model, load))));
             IDisposable value;
             try
             {
                 value = await entry.Loading.WaitAsync(ct);
             }
-            catch (Exception) when (!ct.IsCancellationRequested)
+            catch (Exception)
             {
-                _entries.TryRemove(new KeyValuePair<string, Entry>(model.Id, entry));
+                // A failed load leaves no entry behind, also when this caller stopped waiting (cancelled) before it failed.
+                if (entry.Loading.IsFaulted || entry.Loading.IsCanceled) _entries.TryRemove(new KeyValuePair<string, Entry>(model.Id, entry));
+                else if (!entry.Loading.IsCompleted)
+                    _ = entry.Loading.ContinueWith(_ => _entries.TryRemove(new KeyValuePair<string, Entry>(model.Id, entry)), CancellationToken.None,
+                        TaskContinuationOptions.NotOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 throw;
             }
             lock (entry)
@@ -52,6 +62,7 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         try
         {
             var value = load(model);
+            _failures.TryRemove(model.Id, out _);
             metrics.ModelLoaded(model.Id, model.Kind, sw.Elapsed);
             log.LogInformation("Loaded model {ModelId} in {ElapsedMs} ms", model.Id, sw.ElapsedMilliseconds);
             return value;
@@ -60,7 +71,12 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         {
             metrics.ModelLoadFailed(model.Id, model.Kind);
             log.LogError(e, "Loading model {ModelId} failed", model.Id);
-            throw;
+            // Corrupt or incompatible files (ONNX Runtime, config readers): a 503 naming the model, not an opaque 500.
+            // Only the reason of our own format checks is passed on; runtime messages carry server paths.
+            var reason = e is InvalidDataException or FormatException or System.Text.Json.JsonException ? e.Message : "its files could not be loaded by the runtime";
+            var error = new ModelLoadException(model.Id, $"Model '{model.Id}' could not be loaded: {reason} See the service log.", e);
+            _failures[model.Id] = (_clock.GetUtcNow(), error);
+            throw error;
         }
     }
 

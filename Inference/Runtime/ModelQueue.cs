@@ -52,7 +52,15 @@ public sealed class ModelQueues(IOptions<QueueOptions> options, HubMetrics metri
             metrics.QueueDepth(modelId, gate.Waiting);
         }
         metrics.QueueWait(modelId, sw.Elapsed);
-        onPosition?.Invoke(0);
+        try
+        {
+            onPosition?.Invoke(0);
+        }
+        catch
+        {
+            gate.Leave(); // admitted: a failing callback must not leak the slot
+            throw;
+        }
         return new Slot(gate);
     }
 
@@ -89,7 +97,6 @@ public sealed class ModelQueues(IOptions<QueueOptions> options, HubMetrics metri
         public async Task WaitTurnAsync(LinkedListNode<TaskCompletionSource> ticket, Action<int>? onPosition, CancellationToken ct)
         {
             if (ticket.Value.Task.IsCompleted) return;
-            onPosition?.Invoke(Position(ticket));
             using var reg = ct.Register(() =>
             {
                 lock (_lock)
@@ -99,12 +106,39 @@ public sealed class ModelQueues(IOptions<QueueOptions> options, HubMetrics metri
                 }
                 ticket.Value.TrySetCanceled(ct);
             });
-            while (!ticket.Value.Task.IsCompleted)
+            if (onPosition is not null)
             {
-                var done = await Task.WhenAny(ticket.Value.Task, Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None));
-                if (done != ticket.Value.Task && onPosition is not null) onPosition(Position(ticket));
+                try
+                {
+                    onPosition(Position(ticket));
+                    while (!ticket.Value.Task.IsCompleted)
+                    {
+                        var done = await Task.WhenAny(ticket.Value.Task, Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None));
+                        if (done != ticket.Value.Task) onPosition(Position(ticket));
+                    }
+                }
+                catch
+                {
+                    Abandon(ticket); // a failing callback leaves no dead ticket behind to receive the slot later
+                    throw;
+                }
             }
             await ticket.Value.Task;
+        }
+
+        /// <summary>Give up a ticket: out of the queue if still waiting, the slot passed on if it was already admitted.</summary>
+        private void Abandon(LinkedListNode<TaskCompletionSource> ticket)
+        {
+            lock (_lock)
+            {
+                if (ticket.List is not null)
+                {
+                    _queue.Remove(ticket);
+                    ticket.Value.TrySetCanceled();
+                    return;
+                }
+            }
+            if (ticket.Value.Task.IsCompletedSuccessfully) Leave();
         }
 
         private int Position(LinkedListNode<TaskCompletionSource> ticket)

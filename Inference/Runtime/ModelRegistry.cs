@@ -16,19 +16,19 @@ public sealed record ModelDescriptor(string Id, ModelKind Kind, string Directory
 public static class ModelLayouts
 {
     /// <summary>diffusers OnnxStableDiffusionPipeline export.</summary>
-    public static readonly string[] Diffusion =
+    public static readonly IReadOnlyList<string> Diffusion =
         ["model_index.json", "scheduler/scheduler_config.json", "text_encoder/model.onnx", "unet/model.onnx", "vae_decoder/model.onnx"];
 
     /// <summary>onnx-community vision-language export (vision encoder + embed_tokens + merged decoder).</summary>
-    public static readonly string[] Vlm =
+    public static readonly IReadOnlyList<string> Vlm =
         ["config.json", "tokenizer.json", "onnx/vision_encoder.onnx", "onnx/embed_tokens.onnx", "onnx/decoder_model_merged.onnx"];
 
     /// <summary>Xenova/transformers.js CLIP export.</summary>
-    public static readonly string[] Clip =
+    public static readonly IReadOnlyList<string> Clip =
         ["config.json", "preprocessor_config.json", "tokenizer.json", "onnx/text_model.onnx", "onnx/vision_model.onnx"];
 
     /// <summary>onnx-community decoder-only LLM with KV cache (Qwen2.5, SmolLM2, Llama 3 exports).</summary>
-    public static readonly string[] Chat = ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"];
+    public static readonly IReadOnlyList<string> Chat = ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"];
 
     /// <summary>Recognise a folder's kind from the files it has (its marker files), before checking that all of them are present.</summary>
     public static ModelKind Recognise(string dir)
@@ -73,7 +73,9 @@ public sealed class ModelRegistry
 {
     private readonly IReadOnlyList<string> _roots;
     private readonly ILogger<ModelRegistry> _log;
-    private volatile Snapshot _snapshot;
+    private readonly TimeProvider _clock = TimeProvider.System;
+    private readonly Lock _scanLock = new();
+    private volatile Snapshot? _snapshot;
 
     public ModelRegistry(IOptions<InferenceOptions> options, IHostEnvironment env, ILogger<ModelRegistry> log)
     {
@@ -84,17 +86,34 @@ public sealed class ModelRegistry
         _snapshot = Scan();
     }
 
+    private Snapshot Current => _snapshot!;
+
     public IReadOnlyList<string> Roots => _roots;
 
-    public IReadOnlyList<ModelDescriptor> Models => _snapshot.Models;
+    public IReadOnlyList<ModelDescriptor> Models => Current.Models;
 
     /// <summary>Problems with the roots themselves (missing, unreadable).</summary>
-    public IReadOnlyList<string> RootErrors => _snapshot.RootErrors;
+    public IReadOnlyList<string> RootErrors => Current.RootErrors;
 
+    /// <summary>The problem with one root (as listed in <see cref="Roots"/>), or null.</summary>
+    public string? RootError(string root) => Current.RootErrorsByRoot.GetValueOrDefault(root);
+
+    /// <summary>Rescan the roots now.</summary>
     public void Refresh() => _snapshot = Scan();
 
+    /// <summary>Rescan the roots unless the last scan is younger than maxAge (GET /v1/models is polled; the disk need not be).</summary>
+    public void Refresh(TimeSpan maxAge)
+    {
+        if (_clock.GetUtcNow() - Current.ScannedAt < maxAge) return;
+        lock (_scanLock)
+        {
+            if (_clock.GetUtcNow() - Current.ScannedAt < maxAge) return; // another caller just rescanned
+            _snapshot = Scan();
+        }
+    }
+
     public ModelDescriptor? Find(string id) =>
-        _snapshot.Models.FirstOrDefault(m => string.Equals(m.Id, id, StringComparison.OrdinalIgnoreCase));
+        Current.Models.FirstOrDefault(m => string.Equals(m.Id, id, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// The model to run for a request: the named one (which must exist, be valid and be of the kind), or, when
@@ -104,7 +123,7 @@ public sealed class ModelRegistry
     {
         if (string.IsNullOrWhiteSpace(id))
         {
-            return _snapshot.Models.FirstOrDefault(m => m.Kind == kind && m.IsValid)
+            return Current.Models.FirstOrDefault(m => m.Kind == kind && m.IsValid)
                 ?? throw new ModelNotFoundException(field, $"No usable {kind.ToString().ToLowerInvariant()} model is installed.");
         }
         var model = Find(id) ?? throw new ModelNotFoundException(field, $"Unknown model '{id}'. GET /v1/models lists the installed ones.");
@@ -118,18 +137,18 @@ public sealed class ModelRegistry
     private Snapshot Scan()
     {
         var models = new List<ModelDescriptor>();
-        var rootErrors = new List<string>();
+        var rootErrors = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var root in _roots)
         {
             string[] dirs;
             try
             {
-                if (!Directory.Exists(root)) { rootErrors.Add($"Models directory '{root}' does not exist."); continue; }
+                if (!Directory.Exists(root)) { rootErrors[root] = $"Models directory '{root}' does not exist."; continue; }
                 dirs = Directory.GetDirectories(root);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                rootErrors.Add($"Models directory '{root}' cannot be read: {e.Message}");
+                rootErrors[root] = $"Models directory '{root}' cannot be read: {e.Message}";
                 continue;
             }
             foreach (var dir in dirs.Order(StringComparer.Ordinal))
@@ -144,12 +163,17 @@ public sealed class ModelRegistry
                 models.Add(model);
             }
         }
+        // Log only what changed since the last scan (the first scan logs every model).
+        var before = _snapshot?.Models.ToDictionary(m => m.Id, StringComparer.OrdinalIgnoreCase);
         foreach (var m in models)
         {
+            if (before is not null && before.Remove(m.Id, out var old) && old.Kind == m.Kind && old.Directory == m.Directory && old.Error == m.Error) continue;
             if (m.Error is null) _log.LogInformation("Model {ModelId} ({Kind}) at {Directory}", m.Id, m.Kind, m.Directory);
             else _log.LogWarning("Model {ModelId} ({Kind}) at {Directory} is unusable: {Reason}", m.Id, m.Kind, m.Directory, m.Error);
         }
-        return new Snapshot(models, rootErrors);
+        foreach (var gone in before?.Values.ToList() ?? [])
+            _log.LogInformation("Model {ModelId} is no longer in {Directory}", gone.Id, gone.Directory);
+        return new Snapshot(models, rootErrors.Values.ToList(), _clock.GetUtcNow()) { RootErrorsByRoot = rootErrors };
     }
 
     /// <summary>Recognise and validate one folder; never throws.</summary>
@@ -197,5 +221,9 @@ public sealed class ModelRegistry
         return f.Read(head) == 2 && head[0] == 0x08 && head[1] is > 0 and < 64;
     }
 
-    private sealed record Snapshot(IReadOnlyList<ModelDescriptor> Models, IReadOnlyList<string> RootErrors);
+    private sealed record Snapshot(IReadOnlyList<ModelDescriptor> Models, IReadOnlyList<string> RootErrors, DateTimeOffset ScannedAt)
+    {
+        /// <summary>Root errors keyed by root (for readiness).</summary>
+        public IReadOnlyDictionary<string, string> RootErrorsByRoot { get; init; } = new Dictionary<string, string>();
+    }
 }

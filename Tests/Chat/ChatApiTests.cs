@@ -98,7 +98,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     {
         var c = Conversation("multi_turn_make_it_blue");
         using var client = fixture.Factory.CreateClient();
-        var body = new JsonObject { ["messages"] = Messages(c), ["temperature"] = 0, ["stream"] = true };
+        var body = new JsonObject { ["messages"] = Messages(c), ["temperature"] = 0, ["stream"] = true, ["stream_options"] = new JsonObject { ["include_usage"] = true } };
         using var response = await client.PostAsJsonAsync("/v1/chat/completions", body, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var chunks = await ReadSse(response);
@@ -116,6 +116,36 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
         Assert.Empty(chunks[^1].GetProperty("choices").EnumerateArray());
         Assert.Equal(c.GetProperty("prompt_ids").GetArrayLength(), chunks[^1].GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
         Assert.True(chunks[^1].GetProperty("timings").GetProperty("generated_tokens").GetInt32() > 0);
+
+        // Without stream_options.include_usage (OpenAI's default) there is no usage chunk: the finish chunk is the last.
+        body["stream_options"] = null;
+        using var plain = await client.PostAsJsonAsync("/v1/chat/completions", body, Ct);
+        var plainChunks = await ReadSse(plain);
+        Assert.Equal("stop", plainChunks[^1].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.All(plainChunks, ch => Assert.NotEmpty(ch.GetProperty("choices").EnumerateArray()));
+    }
+
+    [Theory]
+    [InlineData("/v1/chat/completions")]
+    [InlineData("/v1/completions")]
+    [InlineData("/v1/caption")]
+    public async Task A_full_queue_answers_429_to_streaming_requests_before_the_stream_starts(string url)
+    {
+        using var factory = fixture.Factory.WithWebHostBuilder(b => b.UseSetting("Queues:MaxQueued", "0"));
+        var queues = factory.Services.GetRequiredService<MultimodalHub.Inference.Runtime.ModelQueues>();
+        var model = url == "/v1/caption" ? "shapes-vlm" : "shapes-chat";
+        using var held = await queues.EnterAsync(model, Ct); // the one running slot is taken; nothing may wait
+        using var client = factory.CreateClient();
+        object body = url switch
+        {
+            "/v1/chat/completions" => new { messages = new[] { new { role = "user", content = "hi" } }, stream = true },
+            "/v1/completions" => new { prompt = "one, two,", stream = true },
+            _ => new { image = Convert.ToBase64String(File.ReadAllBytes(Repo.Model("shapes-vlm", "goldens", "g1_red_circle_caption.png"))), stream = true },
+        };
+        using var response = await client.PostAsJsonAsync(url, body, Ct);
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.NotNull(response.Headers.RetryAfter);
     }
 
     private ChatClient OpenAiClient(HttpClient http) => new("shapes-chat", new ApiKeyCredential("unused"), new OpenAIClientOptions
@@ -173,8 +203,11 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
         Assert.Equal("text_completion", json.GetProperty("object").GetString());
         Assert.Equal(c.GetProperty("generated_text").GetString(), json.GetProperty("choices")[0].GetProperty("text").GetString());
 
-        using var response = await client.PostAsJsonAsync("/v1/completions", new { prompt = c.GetProperty("prompt").GetString(), temperature = 0, stream = true }, Ct);
+        using var response = await client.PostAsJsonAsync("/v1/completions", new { prompt = c.GetProperty("prompt").GetString(), temperature = 0, stream = true,
+            stream_options = new { include_usage = true } }, Ct);
         var chunks = await ReadSse(response);
+        Assert.Empty(chunks[^1].GetProperty("choices").EnumerateArray());
+        Assert.Equal(c.GetProperty("prompt_ids").GetArrayLength(), chunks[^1].GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
         Assert.Equal(c.GetProperty("generated_text").GetString(), string.Concat(chunks.SelectMany(ch => ch.GetProperty("choices").EnumerateArray()).Select(ch => ch.GetProperty("text").GetString())));
     }
 
@@ -272,6 +305,45 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
         Assert.True(context.GetProperty("dropped_messages").GetInt32() >= 2);
         Assert.True(json.GetProperty("usage").GetProperty("prompt_tokens").GetInt32() <= 120 - 16);
         Assert.Equal("one, two, three", json.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task Trimming_drops_just_enough_of_the_oldest_turns()
+    {
+        using var factory = fixture.Factory.WithWebHostBuilder(b => b.UseSetting("Chat:ContextWindow", "120"));
+        var engine = factory.Services.GetRequiredService<ChatEngine>();
+        var messages = new List<HubMessage> { new("system", "Answer briefly.") };
+        for (var i = 0; i < 10; i++)
+        {
+            messages.Add(new HubMessage("user", $"write a prompt for a picture of {i + 1} red circles"));
+            messages.Add(new HubMessage("assistant", "a large red circle in the center on a white background"));
+        }
+        messages.Add(new HubMessage("user", "count from one to three"));
+        using var prepared = await engine.PrepareAsync(new ChatJob("shapes-chat", messages, null, new SamplingRequest(Temperature: 0, MaxNewTokens: 16)), Ct);
+        var dropped = prepared.Prompt.Context!.DroppedMessages;
+        Assert.True(prepared.Prompt.Ids.Count <= 120 - 16);
+        Assert.Equal(0, dropped % 2); // whole exchanges
+        // Keeping one more exchange would not have fitted.
+        var oneMore = messages.Take(1).Concat(messages.Skip(1 + dropped - 2)).ToList();
+        var text = prepared.Model.Template.Render(oneMore, addGenerationPrompt: true);
+        Assert.True(prepared.Model.Tokenizer.Encode(text, addSpecialTokens: false).Count > 120 - 16);
+        Assert.Equal(prepared.Model.Template.Render(messages.Take(1).Concat(messages.Skip(1 + dropped)).ToList(), addGenerationPrompt: true), prepared.Prompt.Text);
+    }
+
+    [Fact]
+    public async Task Too_many_messages_or_characters_are_rejected_up_front()
+    {
+        using var client = fixture.Factory.CreateClient();
+        var many = new JsonArray();
+        for (var i = 0; i < ChatTokenize.MaxMessages + 1; i++) many.Add(new JsonObject { ["role"] = "user", ["content"] = "hi" });
+        var huge = new JsonArray { new JsonObject { ["role"] = "user", ["content"] = new string('a', 2_000_000) } };
+        foreach (var msgs in new[] { many, huge })
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions", new JsonObject { ["messages"] = msgs, ["max_tokens"] = 4 }, Ct);
+            var text = await response.Content.ReadAsStringAsync(Ct);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+            Assert.Equal("messages", JsonDocument.Parse(text).RootElement.GetProperty("field").GetString());
+        }
     }
 
     public static TheoryData<string, string, int> BadRequests => new()

@@ -1,3 +1,4 @@
+using MultimodalHub.Inference.Engines.Chat;
 using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Inference.Runtime.Generation;
 
@@ -91,6 +92,29 @@ public sealed class SamplerTests
         Assert.Equal((0.7, 0.8, 20, 1.05, 64), (o.Temperature, o.TopP, o.TopK, o.RepetitionPenalty, o.MaxNewTokens));
         Assert.True(SamplingOptions.Resolve(d, new SamplingRequest(Temperature: 0), 64).Greedy);
         Assert.True(SamplingOptions.Resolve(d with { DoSample = false }, new SamplingRequest(), 64).Greedy);
+    }
+
+    [Fact]
+    public void A_default_max_new_tokens_is_clamped_to_the_window_but_a_requested_one_is_checked()
+    {
+        var d = new GenerationDefaults([9], 9, true, 0.7, 0.8, 20, 0, 1.05, 4096);
+        Assert.Equal(127, SamplingOptions.Resolve(d, new SamplingRequest(), 64, contextWindow: 128).MaxNewTokens);
+        Assert.Equal(127, ChatSample.Resolve(d, new SamplingRequest(), 256, 128).MaxNewTokens);
+        Assert.Equal(1, SamplingOptions.Resolve(d with { MaxNewTokens = 0 }, new SamplingRequest(), 64, contextWindow: 128).MaxNewTokens);
+        var e = Assert.Throws<InvalidRequestException>(() => ChatSample.Resolve(d, new SamplingRequest(MaxNewTokens: 4096, MaxTokensField: "max_completion_tokens"), 256, 128));
+        Assert.Equal("max_completion_tokens", e.Field);
+    }
+
+    [Theory]
+    [InlineData(1e-7)]
+    [InlineData(9e-6)]
+    public void Tiny_temperatures_are_greedy(double temperature)
+    {
+        var d = new GenerationDefaults([9], 9, true, 0.7, 0.8, 20, 0, 1.05, null);
+        var o = SamplingOptions.Resolve(d, new SamplingRequest(Temperature: temperature), 64);
+        Assert.True(o.Greedy);
+        var logits = new float[] { 0.5f, 3f, 1f, -2f };
+        Assert.Equal(1, new TokenSampler(o, logits.Length).Next(logits, [], []));
     }
 
     [Theory]

@@ -60,4 +60,26 @@ public sealed class ModelQueuesTests
         using var b = await queues.EnterAsync("b", ct);
         await Assert.ThrowsAsync<QueueFullException>(() => queues.EnterAsync("a", ct));
     }
+
+    [Fact]
+    public async Task A_callback_failing_while_waiting_leaves_no_dead_ticket()
+    {
+        var queues = Queues(concurrency: 1, maxQueued: 1);
+        var ct = TestContext.Current.CancellationToken;
+        var running = await queues.EnterAsync("m", ct);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => queues.EnterAsync("m", ct, p => throw new InvalidOperationException("position " + p)));
+        Assert.Equal(0, queues.Waiting("m"));
+        var next = queues.EnterAsync("m", ct); // the queue has room again, and the released slot reaches this waiter
+        running.Dispose();
+        using var slot = await next.WaitAsync(TimeSpan.FromSeconds(10), ct);
+    }
+
+    [Fact]
+    public async Task A_callback_failing_after_admission_releases_the_slot()
+    {
+        var queues = Queues(concurrency: 1, maxQueued: 0);
+        var ct = TestContext.Current.CancellationToken;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => queues.EnterAsync("m", ct, p => { if (p == 0) throw new InvalidOperationException("admitted"); }));
+        using var slot = await queues.EnterAsync("m", ct).WaitAsync(TimeSpan.FromSeconds(10), ct); // would be QueueFullException with a leaked slot
+    }
 }

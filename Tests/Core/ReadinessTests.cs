@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Tests.Support;
 
 namespace MultimodalHub.Tests.Core;
@@ -68,6 +71,49 @@ public sealed class ReadinessTests
         var ready = await client.GetAsync("/readyz", Ct);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         Assert.Contains("missing unet/model.onnx", await ready.Content.ReadAsStringAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_model_whose_onnx_file_is_corrupt_is_a_503_problem_naming_it_and_the_service_stays_up()
+    {
+        using var models = new TempModels();
+        models.CopyModel("shapes-chat", "corrupt-chat");
+        // Looks like ONNX to the registry (a protobuf field 1 varint) but is garbage to ONNX Runtime.
+        var garbage = new byte[4096];
+        new Random(1).NextBytes(garbage);
+        garbage[0] = 0x08; garbage[1] = 0x07;
+        File.WriteAllBytes(System.IO.Path.Combine(models.Path, "corrupt-chat", "onnx", "model.onnx"), garbage);
+        using var factory = new InferenceFactory(models.Path);
+        using var client = factory.CreateClient();
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "corrupt-chat", messages = new[] { new { role = "user", content = "hi" } } }, Ct);
+            var text = await response.Content.ReadAsStringAsync(Ct);
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, text);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var problem = JsonDocument.Parse(text).RootElement;
+            Assert.Equal("model", problem.GetProperty("field").GetString());
+            Assert.Contains("corrupt-chat", problem.GetProperty("detail").GetString());
+            Assert.DoesNotContain(models.Path, text); // no server paths
+        }
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz", Ct)).StatusCode);
+        Assert.False(factory.Services.GetRequiredService<LoadedModels>().IsLoaded("corrupt-chat"));
+    }
+
+    [Fact]
+    public void The_model_list_is_rescanned_only_when_older_than_the_interval()
+    {
+        using var models = new TempModels();
+        models.CopyModel("clip-shapes");
+        using var factory = new InferenceFactory(models.Path);
+        var registry = factory.Services.GetRequiredService<ModelRegistry>();
+        Assert.Equal(["clip-shapes"], registry.Models.Select(m => m.Id));
+        models.CopyModel("shapes-chat");
+        registry.Refresh(TimeSpan.FromHours(1)); // the snapshot is fresh: no disk scan
+        Assert.Equal(["clip-shapes"], registry.Models.Select(m => m.Id));
+        registry.Refresh(TimeSpan.Zero);
+        Assert.Equal(["clip-shapes", "shapes-chat"], registry.Models.Select(m => m.Id));
+        Assert.Null(registry.RootError(registry.Roots[0]));
     }
 
     [Fact]

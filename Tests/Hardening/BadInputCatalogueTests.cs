@@ -99,11 +99,12 @@ public sealed class BadInputCatalogueTests(InferenceFixture fixture) : IClassFix
         new Case("n = 0", "/v1/chat/completions", () => Json(new { messages = new[] { new { role = "user", content = "hi" } }, n = 0 }), [400], "n"),
         new Case("unknown chat model", "/v1/chat/completions", () => Json(new { model = "no-such-model", messages = new[] { new { role = "user", content = "hi" } } }), [404], "model"),
         // bodies
-        new Case("malformed JSON", "/v1/chat/completions", () => Raw("{\"messages\": [", "application/json"), [400]),
+        new Case("malformed JSON", "/v1/chat/completions", () => Raw("{\"messages\": [", "application/json"), [400], "messages"),
+        new Case("unknown enum value", "/v1/chat/completions", () => Raw("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"preset\": \"wizard\"}", "application/json"), [400], "preset"),
         new Case("invalid UTF-8", "/v1/chat/completions", () => Bytes([0x7B, 0x22, 0x6D, 0x22, 0x3A, 0x22, 0xC3, 0x28, 0xFF, 0x22, 0x7D], "application/json"), [400]),
-        new Case("JSON of the wrong shape", "/v1/images/generations", () => Raw("[1,2,3]", "application/json"), [400]),
+        new Case("JSON of the wrong shape", "/v1/images/generations", () => Raw("[1,2,3]", "application/json"), [400], "body"),
         new Case("wrong content type", "/v1/images/generations", () => Raw("prompt=a red circle", "text/plain"), [400, 415]),
-        new Case("empty body", "/v1/chat/completions", () => Raw("", "application/json"), [400]),
+        new Case("empty body", "/v1/chat/completions", () => Raw("", "application/json"), [400], "body"),
     ];
 
     [Theory]

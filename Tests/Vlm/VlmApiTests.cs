@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using MultimodalHub.Inference.Cli;
 using MultimodalHub.Tests.Core;
@@ -194,5 +195,36 @@ public sealed class VlmApiTests(InferenceFixture fixture) : IClassFixture<Infere
         Assert.Equal("one, two, three, four, five", json.GetProperty("text").GetString());
         Assert.True(json.GetProperty("usage").GetProperty("completion_tokens").GetInt32() > 0);
         Assert.True(json.GetProperty("timings").GetProperty("prefill_ms").GetDouble() > 0);
+    }
+
+    [Theory]
+    [InlineData("chat", "--prompt", "hi")]
+    [InlineData("caption", "--image", "")]
+    [InlineData("ask", "--question", "what is it?")]
+    public async Task Cli_rejects_a_non_numeric_seed_as_a_usage_error(string command, string option, string value)
+    {
+        var cmd = fixture.Factory.Services.GetServices<ICliCommand>().Single(c => c.Name == command);
+        string[] args = command == "chat" ? [option, value, "--seed", "abc"] : ["--image", ImagePath("g1_red_circle_caption"), .. command == "ask" ? new[] { option, value } : [], "--seed", "abc"];
+        var e = await Assert.ThrowsAsync<CliUsageException>(() => cmd.RunAsync(new CliArgs(args), new StringWriter(), Ct));
+        Assert.Contains("--seed", e.Message);
+    }
+
+    [Fact]
+    public async Task Conversation_caches_are_freed_with_the_model_on_idle_unload()
+    {
+        using var factory = fixture.Factory.WithWebHostBuilder(b => b.UseSetting("Inference:IdleUnload", "00:00:00.001"));
+        var engine = factory.Services.GetRequiredService<MultimodalHub.Inference.Engines.Vlm.VlmEngine>();
+        var image = MultimodalHub.Inference.Imaging.ImageCodec.Decode(File.ReadAllBytes(ImagePath("g1_red_circle_caption")), new MultimodalHub.Inference.Imaging.ImageLimits(), "image");
+        MultimodalHub.Inference.Engines.Vlm.VlmModel model;
+        using (var prepared = await engine.PrepareAsync(new MultimodalHub.Inference.Engines.Vlm.VlmJob("shapes-vlm",
+            MultimodalHub.Inference.Engines.Vlm.VlmEngine.CaptionMessages("describe the image."), [image], new MultimodalHub.Inference.Runtime.Generation.SamplingRequest(Temperature: 0)), Ct))
+        {
+            await engine.RunAsync(prepared, null, Ct);
+            model = prepared.Model;
+        }
+        Assert.Equal(1, model.Conversations.Count);
+        await Task.Delay(20, Ct);
+        Assert.True(factory.Services.GetRequiredService<MultimodalHub.Inference.Runtime.LoadedModels>().UnloadIdle() >= 1);
+        Assert.Equal(0, model.Conversations.Count); // the native KV tensors went with the model
     }
 }

@@ -140,6 +140,36 @@ public sealed class VlmGoldenTests(VlmFixture f) : IClassFixture<VlmFixture>
         Assert.Equal("stop", choice.FinishReason);
     }
 
+    [Theory]
+    [InlineData("g1_red_circle_caption", 3)]
+    [InlineData("g2_two_shapes_caption", 4)]
+    public void Beam_search_cut_at_max_length_is_a_length_finish_of_that_many_tokens(string name, int maxTokens)
+    {
+        var c = f.Case(name);
+        var turn = c.GetProperty("turns")[0];
+        var (choice, timings, _) = Answer(turn, f.GoldenFeatures(c), null, new VlmDecoding(SamplingOptions.GreedyDefault(maxTokens), NumBeams: 3, LengthPenalty: 1.0));
+        Assert.Equal("length", choice.FinishReason);
+        Assert.Equal(maxTokens, choice.Ids.Count);
+        Assert.Equal(maxTokens, timings.GeneratedTokens);
+        Assert.DoesNotContain(choice.Ids, f.Model.EosIds.Contains);
+        // The confident golden caption's prefix is the best running beam.
+        Assert.Equal(VlmFixture.Ints(turn.GetProperty("generated_ids")).Take(maxTokens), choice.Ids);
+    }
+
+    [Fact]
+    public void Beam_top_indices_match_a_full_sort()
+    {
+        var random = new Random(5);
+        var values = Enumerable.Range(0, 5000).Select(_ => random.NextDouble() * 20 - 10).ToArray();
+        values[17] = double.NegativeInfinity;
+        for (var k = 1; k <= 16; k *= 2)
+        {
+            var expected = Enumerable.Range(0, values.Length).Where(i => !double.IsNegativeInfinity(values[i])).OrderByDescending(i => values[i]).Take(k);
+            Assert.Equal(expected, BeamSearch.TopIndices(values, k));
+        }
+        Assert.Equal([1, 2], BeamSearch.TopIndices([double.NegativeInfinity, 1.0, 0.5], 5));
+    }
+
     private (GeneratedChoice Choice, LoopTimings Timings, int Cached) Answer(System.Text.Json.JsonElement turn, float[] features, ConversationCache? conversations,
         VlmDecoding? decoding = null)
     {

@@ -35,7 +35,7 @@ public sealed class ChatCommand(ChatEngine engine) : ICliCommand
             var p => throw new CliUsageException($"--preset must be few_shot, step_by_step or self_consistency, not '{p}'."),
         };
         var sampling = new SamplingRequest(D("temperature"), D("top-p"), I("top-k"), D("min-p"), D("repetition-penalty"), null, null, I("max-tokens"),
-            args.GetAll("stop").Count > 0 ? args.GetAll("stop") : null, args.Get("seed") is { } s ? long.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : null);
+            args.GetAll("stop").Count > 0 ? args.GetAll("stop") : null, args.GetLong("seed"));
         var json = args.Has("json");
         var summary = await engine.CompleteAsync(new ChatJob(args.Get("model"), messages, null, sampling, 1, preset), json ? null : async (d, token) =>
         {

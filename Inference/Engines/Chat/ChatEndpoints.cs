@@ -83,56 +83,46 @@ public static class ChatEndpoints
         {
             if (n != 1) throw new InvalidRequestException("n", "n must be 1 for image conversations.");
             var vlmModel = named?.Kind == ModelKind.Vlm ? named.Id : null; // a chat model cannot see images: the default VLM answers
-            using var prepared = await vlm.PrepareAsync(new VlmJob(vlmModel, messages, images, sampling with { MaxTokensField = sampling.MaxTokensField }), ct);
+            using var prepared = await vlm.PrepareAsync(new VlmJob(vlmModel, messages, images, sampling), ct);
             return await Respond(http, stream, id, created, prepared.Model.Id, null, request.StreamOptions,
-                onDelta => RunVlm(vlm, prepared, onDelta, ct), ct);
+                () => vlm.EnterAsync(prepared, ct), async (slot, onDelta) => (await vlm.RunAsync(prepared, onDelta, ct, slot)).Summary, ct);
         }
         using var job = await chat.PrepareAsync(new ChatJob(request.Model, messages, null, sampling, n, request.Preset ?? ChatPreset.None, request.SelfConsistencySamples), ct);
         return await Respond(http, stream, id, created, job.Model.Id, job.Prompt.Context, request.StreamOptions,
-            onDelta => chat.RunAsync(job, onDelta, ct), ct);
+            () => chat.EnterAsync(job, ct), (slot, onDelta) => chat.RunAsync(job, onDelta, ct, slot), ct);
     }
 
-    private static async Task<GenerationSummary> RunVlm(VlmEngine vlm, PreparedVlm prepared, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct) =>
-        (await vlm.RunAsync(prepared, onDelta, ct)).Summary;
-
     private static async Task<IResult> Respond(HttpContext http, bool stream, string id, long created, string model, ContextNote? context, StreamOptions? streamOptions,
-        Func<Func<TextDelta, CancellationToken, ValueTask>?, Task<GenerationSummary>> run, CancellationToken ct)
+        Func<Task<IDisposable>> enter, Func<IDisposable?, Func<TextDelta, CancellationToken, ValueTask>?, Task<GenerationSummary>> run, CancellationToken ct)
     {
         if (!stream)
         {
-            var summary = await run(null);
+            var summary = await run(null, null);
             var choices = summary.Choices.Select(c => new ChatChoice(c.Index, new AssistantMessage("assistant", c.Text), c.FinishReason, c.Votes)).ToList();
             return TypedResults.Ok(new ChatCompletionResponse(id, "chat.completion", created, model, choices, summary.Usage, summary.ApiTimings, null, context));
         }
-        var sse = new SseWriter(http.Response);
-        sse.Start();
-        var started = new HashSet<int>();
-        async ValueTask Delta(TextDelta d, CancellationToken token)
+        // The queue is entered before the response starts, so a full queue is a 429 for streaming requests too.
+        using var slot = await enter();
+        return await SseStream.RunAsync(http, model, "chat", async (sse, token) =>
         {
-            if (started.Add(d.Index))
-                await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(d.Index, new ChunkDelta(Role: "assistant", Content: ""), null)]), token);
-            await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(d.Index, new ChunkDelta(Content: d.Text), null)]), token);
-        }
-        try
-        {
-            var summary = await run(Delta);
+            var started = new HashSet<int>();
+            async ValueTask Delta(TextDelta d, CancellationToken t)
+            {
+                if (started.Add(d.Index))
+                    await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(d.Index, new ChunkDelta(Role: "assistant", Content: ""), null)]), t);
+                await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(d.Index, new ChunkDelta(Content: d.Text), null)]), t);
+            }
+            var summary = await run(slot, Delta);
             foreach (var c in summary.Choices)
             {
                 if (started.Add(c.Index))
-                    await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(c.Index, new ChunkDelta(Role: "assistant", Content: ""), null)]), ct);
-                await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(c.Index, new ChunkDelta(), c.FinishReason)]), ct);
+                    await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(c.Index, new ChunkDelta(Role: "assistant", Content: ""), null)]), token);
+                await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(c.Index, new ChunkDelta(), c.FinishReason)]), token);
             }
-            // Usage (and the hub's timings) in the final chunk, with no choices, as OpenAI's include_usage does.
-            await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [], summary.Usage, summary.ApiTimings, null, context), ct);
-            await sse.DoneAsync(ct);
-        }
-        catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException)
-        {
-            await sse.ErrorAsync(e is InvalidRequestException ? e.Message : "Generation failed.", e is InvalidRequestException ? "invalid_request_error" : "server_error",
-                (e as InvalidRequestException)?.Field, ct);
-            if (e is not InvalidRequestException) throw;
-        }
-        return TypedResults.Empty;
+            // Usage (and the hub's timings) in a final chunk with no choices, only when stream_options.include_usage is true, as OpenAI does.
+            if (streamOptions?.IncludeUsage == true)
+                await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [], summary.Usage, summary.ApiTimings, null, context), token);
+        });
     }
 
     internal static async Task<IResult> Completions(CompletionRequest request, HttpContext http, ChatEngine chat)
@@ -152,21 +142,14 @@ public static class ChatEndpoints
             return TypedResults.Ok(new TextCompletionResponse(id, "text_completion", created, model,
                 summary.Choices.Select(c => new TextChoice(c.Index, echo + c.Text, c.FinishReason)).ToList(), summary.Usage, summary.ApiTimings));
         }
-        var sse = new SseWriter(http.Response);
-        sse.Start();
-        try
+        using var slot = await chat.EnterAsync(job, ct);
+        return await SseStream.RunAsync(http, model, "chat", async (sse, token) =>
         {
-            var result = await chat.RunAsync(job, (d, token) => sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [new TextChoice(d.Index, d.Text, null)], null), token), ct);
+            var result = await chat.RunAsync(job, (d, t) => sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [new TextChoice(d.Index, d.Text, null)], null), t), token, slot);
             foreach (var c in result.Choices)
-                await sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [new TextChoice(c.Index, "", c.FinishReason)], null), ct);
-            await sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [], result.Usage, result.ApiTimings), ct);
-            await sse.DoneAsync(ct);
-        }
-        catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException)
-        {
-            await sse.ErrorAsync("Generation failed.", "server_error", null, ct);
-            throw;
-        }
-        return TypedResults.Empty;
+                await sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [new TextChoice(c.Index, "", c.FinishReason)], null), token);
+            if (request.StreamOptions?.IncludeUsage == true)
+                await sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [], result.Usage, result.ApiTimings), token);
+        });
     }
 }

@@ -45,7 +45,7 @@ public sealed class ChatEngine(ModelRegistry registry, LoadedModels models, OrtS
             var sampling = ChatSample.Resolve(model.Defaults, job.Sampling, _options.DefaultMaxTokens, window);
             var prompt = job.RawPrompt is not null
                 ? ChatTokenize.Raw(model, job.RawPrompt, sampling.MaxNewTokens, window)
-                : ChatTokenize.Build(model, ChatTokenize.ApplyPreset(job.Messages ?? [], job.Preset, _options), sampling.MaxNewTokens, window);
+                : ChatTokenize.Build(model, ChatTokenize.ApplyPreset(job.Messages ?? [], job.Preset, _options), sampling.MaxNewTokens, window, job.Sampling.MaxTokensField, ct);
             if (prompt.Context is { } note) log.LogInformation("Chat prompt trimmed: {Dropped} message(s) dropped to fit {Window} tokens", note.DroppedMessages, window);
             return new PreparedChat(lease, prompt, sampling, job);
         }
@@ -56,41 +56,24 @@ public sealed class ChatEngine(ModelRegistry registry, LoadedModels models, OrtS
         }
     }
 
-    /// <summary>Run a prepared job; deltas (per choice) go to onDelta as they are decoded.</summary>
-    public async Task<GenerationSummary> RunAsync(PreparedChat chat, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct)
+    /// <summary>Enter the model's queue (QueueFullException → 429); streaming enters before the response starts and passes the slot to RunAsync.</summary>
+    public Task<IDisposable> EnterAsync(PreparedChat chat, CancellationToken ct) => queues.EnterAsync(chat.Model.Id, ct);
+
+    /// <summary>Run a prepared job; deltas (per choice) go to onDelta as they are decoded. Enters the queue unless given a slot (which it then releases).</summary>
+    public Task<GenerationSummary> RunAsync(PreparedChat chat, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct, IDisposable? slot = null)
     {
         var model = chat.Model;
-        using var slot = await queues.EnterAsync(model.Id, ct);
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        try
+        return GenerationRun.RunAsync(queues, metrics, log, model.Id, "chat", slot, (emit, token) =>
         {
-            var summary = await DeltaPump.RunAsync((emit, token) =>
+            if (chat.Job.Preset == ChatPreset.SelfConsistency)
             {
-                if (chat.Job.Preset == ChatPreset.SelfConsistency)
-                {
-                    var (choice, t) = ChatRun.Vote(model, chat.Prompt.Ids, chat.Options, chat.Job.SelfConsistencySamples ?? _options.SelfConsistencySamples, token);
-                    emit(new TextDelta(0, choice.Text));
-                    return new GenerationSummary(model.Id, [choice], t, 0, chat.Prompt.Context);
-                }
-                var (choices, timings) = ChatRun.Run(model, chat.Prompt.Ids, chat.Options, chat.Job.N, emit, token);
-                return new GenerationSummary(model.Id, choices, timings, 0, chat.Prompt.Context);
-            }, onDelta, ct);
-            metrics.Ran(model.Id, "chat", started.Elapsed);
-            metrics.Tokens(model.Id, summary.Timings.GeneratedTokens);
-            log.LogInformation("Chat {Model}: {PromptTokens} prompt tokens, {Generated} generated, prefill {PrefillMs:F1} ms, {TokensPerSecond:F1} tokens/s",
-                model.Id, summary.Timings.PromptTokens, summary.Timings.GeneratedTokens, summary.Timings.PrefillMs, summary.Timings.DecodeTokensPerSecond);
-            return summary;
-        }
-        catch (OperationCanceledException)
-        {
-            log.LogInformation("Chat {Model} cancelled after {ElapsedMs} ms", model.Id, started.ElapsedMilliseconds);
-            throw;
-        }
-        catch (Exception e) when (e is not InvalidRequestException)
-        {
-            metrics.Failed(model.Id, "chat");
-            throw;
-        }
+                var (choice, t) = ChatRun.Vote(model, chat.Prompt.Ids, chat.Options, chat.Job.SelfConsistencySamples ?? _options.SelfConsistencySamples, token);
+                emit(new TextDelta(0, choice.Text));
+                return new GenerationSummary(model.Id, [choice], t, 0, chat.Prompt.Context);
+            }
+            var (choices, timings) = ChatRun.Run(model, chat.Prompt.Ids, chat.Options, chat.Job.N, emit, token);
+            return new GenerationSummary(model.Id, choices, timings, 0, chat.Prompt.Context);
+        }, onDelta, ct);
     }
 
     /// <summary>Prepare and run.</summary>

@@ -23,7 +23,7 @@ public static class ChatSample
     /// <summary>Checks max_tokens against the context window.</summary>
     public static SamplingOptions Resolve(GenerationDefaults defaults, SamplingRequest request, int defaultMax, int contextWindow)
     {
-        var options = SamplingOptions.Resolve(defaults, request, Math.Min(defaultMax, contextWindow / 2));
+        var options = SamplingOptions.Resolve(defaults, request, Math.Min(defaultMax, contextWindow / 2), contextWindow);
         if (options.MaxNewTokens >= contextWindow)
             throw new InvalidRequestException(request.MaxTokensField, $"{request.MaxTokensField} must be less than the context window ({contextWindow} tokens).");
         return options;

@@ -13,30 +13,64 @@ public sealed record ChatPrompt(string Text, IReadOnlyList<int> Ids, ContextNote
 /// </summary>
 public static class ChatTokenize
 {
-    public static ChatPrompt Build(ChatModel model, IReadOnlyList<ChatMessage> messages, int maxNewTokens, int contextWindow)
+    /// <summary>Most messages accepted in one conversation.</summary>
+    public const int MaxMessages = 512;
+
+    /// <summary>Characters accepted per context-window token (a generous 4 characters a token, 8 windows' worth).</summary>
+    public const int MaxCharsPerWindowToken = 8 * 4;
+
+    public static ChatPrompt Build(ChatModel model, IReadOnlyList<ChatMessage> messages, int maxNewTokens, int contextWindow,
+        string maxTokensField = "max_tokens", CancellationToken ct = default)
     {
         var budget = contextWindow - maxNewTokens;
-        if (budget < 1) throw new InvalidRequestException("max_tokens", $"max_tokens ({maxNewTokens}) leaves no room for the prompt in the context window of {contextWindow} tokens.");
+        if (budget < 1) throw new InvalidRequestException(maxTokensField, $"{maxTokensField} ({maxNewTokens}) leaves no room for the prompt in the context window of {contextWindow} tokens.");
+        if (messages.Count > MaxMessages) throw new InvalidRequestException("messages", $"At most {MaxMessages} messages are accepted, not {messages.Count}.");
+        var chars = messages.Sum(m => (long)m.Content.Length);
+        var maxChars = (long)contextWindow * MaxCharsPerWindowToken;
+        if (chars > maxChars) throw new InvalidRequestException("messages", $"The conversation is {chars} characters; at most {maxChars} are accepted for a context window of {contextWindow} tokens.");
+
         var kept = messages.ToList();
         var dropped = 0;
-        while (true)
+        var (text, ids) = Render(model, kept);
+        long[]? cost = null; // estimated tokens per message, computed once when trimming is needed
+        while (ids.Count > budget)
         {
-            var text = model.Template.Render(kept, addGenerationPrompt: true);
-            var ids = model.Tokenizer.Encode(text, addSpecialTokens: false);
-            if (ids.Count <= budget)
-            {
-                ContextNote? note = dropped == 0 ? null : new ContextNote(true, dropped, contextWindow,
-                    $"The conversation did not fit the context window of {contextWindow} tokens; the {dropped} oldest message(s) were left out.");
-                return new ChatPrompt(text, ids, note);
-            }
+            ct.ThrowIfCancellationRequested();
             var first = kept.FindIndex(m => m.Role != "system");
             if (first < 0 || first >= kept.Count - 1)
-                throw new InvalidRequestException("messages", $"The prompt is {ids.Count} tokens; with max_tokens {maxNewTokens} it exceeds the context window of {contextWindow} tokens.");
-            // Drop a whole exchange (user + its assistant reply) when possible, so turns stay paired.
-            var count = first + 1 < kept.Count - 1 && kept[first].Role == "user" && kept[first + 1].Role == "assistant" ? 2 : 1;
-            kept.RemoveRange(first, count);
-            dropped += count;
+                throw new InvalidRequestException("messages", $"The prompt is {ids.Count} tokens; with {maxTokensField} {maxNewTokens} it exceeds the context window of {contextWindow} tokens.");
+            cost ??= EstimateCosts(model, messages, ids.Count);
+            // Drop whole exchanges (user + its assistant reply) from the oldest until the estimate covers the excess, then render once to confirm.
+            var excess = ids.Count - budget;
+            var removed = 0L;
+            while (removed < excess && first >= 0 && first < kept.Count - 1)
+            {
+                // Everything dropped so far lies before kept[first], so kept[first + j] is messages[first + dropped + j].
+                var count = first + 1 < kept.Count - 1 && kept[first].Role == "user" && kept[first + 1].Role == "assistant" ? 2 : 1;
+                for (var j = 0; j < count; j++) removed += cost[first + dropped + j];
+                kept.RemoveRange(first, count);
+                dropped += count;
+                first = kept.FindIndex(m => m.Role != "system");
+            }
+            (text, ids) = Render(model, kept);
         }
+        ContextNote? note = dropped == 0 ? null : new ContextNote(true, dropped, contextWindow,
+            $"The conversation did not fit the context window of {contextWindow} tokens; the {dropped} oldest message(s) were left out.");
+        return new ChatPrompt(text, ids, note);
+    }
+
+    private static (string Text, IReadOnlyList<int> Ids) Render(ChatModel model, IReadOnlyList<ChatMessage> messages)
+    {
+        var text = model.Template.Render(messages, addGenerationPrompt: true);
+        return (text, model.Tokenizer.Encode(text, addSpecialTokens: false));
+    }
+
+    /// <summary>Each message's tokens: its content's, plus an even share of the template's own tokens (role markers, separators).</summary>
+    private static long[] EstimateCosts(ChatModel model, IReadOnlyList<ChatMessage> messages, int renderedTokens)
+    {
+        var content = messages.Select(m => (long)model.Tokenizer.Encode(m.Content, addSpecialTokens: false).Count).ToArray();
+        var overhead = Math.Max(1, (renderedTokens - content.Sum()) / Math.Max(1, messages.Count));
+        return content.Select(c => c + overhead).ToArray();
     }
 
     /// <summary>A raw prompt (no template) for /v1/completions.</summary>

@@ -24,6 +24,6 @@ internal static class VlmCli
     public static SamplingRequest Sampling(CliArgs args) => new(
         args.Get("temperature") is null ? null : args.GetDouble("temperature", 0), null, null, null, null, null, null,
         args.Get("max-tokens") is null ? null : args.GetInt("max-tokens", 0), null,
-        args.Get("seed") is { } s ? long.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : null);
+        args.GetLong("seed"));
 }
 

@@ -25,7 +25,7 @@ public static class VlmEndpoints
         var image = VlmPreprocess.Decode(request.Image, limits.Value, "image");
         var prompt = request.Prompt is null ? engine.Options.CaptionPrompt : request.Prompt.Trim();
         if (prompt.Length == 0) throw new InvalidRequestException("prompt", "prompt must not be empty.");
-        var sampling = new SamplingRequest(request.Temperature, request.TopP, request.TopK, request.MinP, request.RepetitionPenalty, null, null, request.MaxTokens, null, request.Seed);
+        var sampling = Sampling(request.Temperature, request.TopP, request.TopK, request.MinP, request.RepetitionPenalty, request.MaxTokens, request.Seed);
         var job = new VlmJob(request.Model, VlmEngine.CaptionMessages(prompt), [image], sampling, request.NumBeams ?? 1, request.LengthPenalty ?? 1.0);
         return await Run(http, engine, job, request.Stream == true);
     }
@@ -41,10 +41,14 @@ public static class VlmEndpoints
             if (history[i].Answer is null) throw new InvalidRequestException($"history[{i}].answer", "answer is required.");
         }
         var image = VlmPreprocess.Decode(request.Image, limits.Value, "image");
-        var sampling = new SamplingRequest(request.Temperature, request.TopP, request.TopK, request.MinP, request.RepetitionPenalty, null, null, request.MaxTokens, null, request.Seed);
+        var sampling = Sampling(request.Temperature, request.TopP, request.TopK, request.MinP, request.RepetitionPenalty, request.MaxTokens, request.Seed);
         var job = new VlmJob(request.Model, VlmEngine.VqaMessages(request.Question.Trim(), history, request.System), [image], sampling);
         return await Run(http, engine, job, request.Stream == true);
     }
+
+    /// <summary>The sampler fields caption and VQA requests share (no penalties or stop sequences there).</summary>
+    private static SamplingRequest Sampling(double? temperature, double? topP, int? topK, double? minP, double? repetitionPenalty, int? maxTokens, long? seed) =>
+        new(temperature, topP, topK, minP, repetitionPenalty, MaxNewTokens: maxTokens, Seed: seed);
 
     private static async Task<IResult> Run(HttpContext http, VlmEngine engine, VlmJob job, bool stream)
     {
@@ -56,21 +60,13 @@ public static class VlmEndpoints
             var c = summary.Choices[0];
             return TypedResults.Ok(new VlmResponse(summary.Model, c.Text, c.FinishReason, summary.Usage, summary.ApiTimings, key));
         }
-        var sse = new SseWriter(http.Response);
-        sse.Start();
-        try
+        // The queue is entered before the response starts, so a full queue is a 429 for streaming requests too.
+        using var slot = await engine.EnterAsync(prepared, ct);
+        return await SseStream.RunAsync(http, prepared.Model.Id, "vlm", async (sse, token) =>
         {
-            var (summary, _) = await engine.RunAsync(prepared, (d, token) => sse.WriteAsync(new VlmStreamEvent(d.Text), token), ct);
+            var (summary, _) = await engine.RunAsync(prepared, (d, t) => sse.WriteAsync(new VlmStreamEvent(d.Text), t), token, slot);
             var c = summary.Choices[0];
-            await sse.WriteAsync(new VlmStreamEvent(null, true, c.Text, c.FinishReason, summary.Usage, summary.ApiTimings, summary.Model), ct);
-            await sse.DoneAsync(ct);
-        }
-        catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException)
-        {
-            await sse.ErrorAsync(e is InvalidRequestException ? e.Message : "Generation failed.", e is InvalidRequestException ? "invalid_request_error" : "server_error",
-                (e as InvalidRequestException)?.Field, ct);
-            if (e is not InvalidRequestException) throw;
-        }
-        return TypedResults.Empty;
+            await sse.WriteAsync(new VlmStreamEvent(null, true, c.Text, c.FinishReason, summary.Usage, summary.ApiTimings, summary.Model), token);
+        });
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using MultimodalHub.Contracts;
 using MultimodalHub.Inference.Imaging;
@@ -43,10 +42,9 @@ public sealed class PreparedVlm(ModelLease<VlmModel> lease, VlmPromptIds prompt,
 
 /// <summary>The VLM engine: captions and answers about images, image features cached per image, conversation KV caches kept for follow-ups.</summary>
 public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSessionFactory sessions, ModelQueues queues, HubMetrics metrics,
-    IOptions<VlmOptions> options, ILogger<VlmEngine> log) : IDisposable
+    IOptions<VlmOptions> options, ILogger<VlmEngine> log)
 {
     private readonly VlmOptions _options = options.Value;
-    private readonly ConcurrentDictionary<string, (FeatureCache Features, ConversationCache Conversations)> _caches = new(StringComparer.OrdinalIgnoreCase);
 
     public VlmOptions Options => _options;
 
@@ -57,17 +55,17 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
             throw new InvalidRequestException("length_penalty", "length_penalty must be between -10 and 10.");
         if (job.Messages.Count == 0) throw new InvalidRequestException("messages", "messages must not be empty.");
         var descriptor = registry.Resolve(job.Model, ModelKind.Vlm, job.ModelField);
-        var lease = await models.AcquireAsync(descriptor, d => new VlmModel(d, sessions.Create), ct);
+        var lease = await models.AcquireAsync(descriptor, d => new VlmModel(d, sessions.Create, _options.ConversationCacheSize, _options.FeatureCacheSize), ct);
         try
         {
             var model = lease.Value;
-            var sampling = SamplingOptions.Resolve(model.Defaults, job.Sampling, 64);
             var window = model.Spec.MaxPositions;
+            var sampling = SamplingOptions.Resolve(model.Defaults, job.Sampling, 64, window);
             if (sampling.MaxNewTokens >= window)
                 throw new InvalidRequestException(job.Sampling.MaxTokensField, $"{job.Sampling.MaxTokensField} must be less than the context window ({window} tokens).");
             var prompt = VlmPrompt.Build(model, job.Messages, job.Images.Count);
             if (prompt.ExpandedIds.Count + sampling.MaxNewTokens > window)
-                throw new InvalidRequestException("messages", $"The prompt is {prompt.ExpandedIds.Count} tokens (images expanded); with max_tokens {sampling.MaxNewTokens} it exceeds the context window of {window} tokens.");
+                throw new InvalidRequestException("messages", $"The prompt is {prompt.ExpandedIds.Count} tokens (images expanded); with {job.Sampling.MaxTokensField} {sampling.MaxNewTokens} it exceeds the context window of {window} tokens.");
             return new PreparedVlm(lease, prompt, new VlmDecoding(sampling, job.NumBeams, job.LengthPenalty), job);
         }
         catch
@@ -77,37 +75,28 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
         }
     }
 
-    public async Task<(GenerationSummary Summary, string ImagesKey)> RunAsync(PreparedVlm vlm, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct)
+    /// <summary>Enter the model's queue (QueueFullException → 429); streaming enters before the response starts and passes the slot to RunAsync.</summary>
+    public Task<IDisposable> EnterAsync(PreparedVlm vlm, CancellationToken ct) => queues.EnterAsync(vlm.Model.Id, ct);
+
+    /// <summary>Run a prepared job. Enters the queue unless given a slot (which it then releases).</summary>
+    public async Task<(GenerationSummary Summary, string ImagesKey)> RunAsync(PreparedVlm vlm, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct,
+        IDisposable? slot = null)
     {
         var model = vlm.Model;
-        using var slot = await queues.EnterAsync(model.Id, ct);
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        var caches = _caches.GetOrAdd(model.Id, _ => (new FeatureCache(_options.FeatureCacheSize), new ConversationCache(_options.ConversationCacheSize)));
-        try
+        var imagesKey = "";
+        var summary = await GenerationRun.RunAsync(queues, metrics, log, model.Id, "vlm", slot, (emit, token) =>
         {
-            var result = await DeltaPump.RunAsync((emit, token) =>
+            var hashes = vlm.Job.Images.Select(VlmPreprocess.Hash).ToArray();
+            var features = vlm.Job.Images.Select((image, i) => model.Features.GetOrAdd(hashes[i], () =>
             {
-                var hashes = vlm.Job.Images.Select(VlmPreprocess.Hash).ToArray();
-                var features = vlm.Job.Images.Select((image, i) => caches.Features.GetOrAdd(hashes[i], () =>
-                {
-                    token.ThrowIfCancellationRequested();
-                    return VlmEncode.ImageFeatures(model, VlmPreprocess.PixelValues(model, image));
-                })).ToArray();
-                var imagesKey = string.Join(",", hashes);
-                var (choice, timings, cached) = VlmRun.Run(model, vlm.Prompt, features, imagesKey, vlm.Decoding, caches.Conversations, emit, token);
-                return (new GenerationSummary(model.Id, [choice], timings, cached), imagesKey);
-            }, onDelta, ct);
-            metrics.Ran(model.Id, "vlm", started.Elapsed);
-            metrics.Tokens(model.Id, result.Item1.Timings.GeneratedTokens);
-            log.LogInformation("VLM {Model}: {PromptTokens} prompt tokens ({Cached} from cache), {Generated} generated in {ElapsedMs} ms",
-                model.Id, result.Item1.Timings.PromptTokens, result.Item1.CachedTokens, result.Item1.Timings.GeneratedTokens, started.ElapsedMilliseconds);
-            return result;
-        }
-        catch (Exception e) when (e is not OperationCanceledException and not InvalidRequestException)
-        {
-            metrics.Failed(model.Id, "vlm");
-            throw;
-        }
+                token.ThrowIfCancellationRequested();
+                return VlmEncode.ImageFeatures(model, VlmPreprocess.PixelValues(model, image));
+            })).ToArray();
+            imagesKey = string.Join(",", hashes);
+            var (choice, timings, cached) = VlmRun.Run(model, vlm.Prompt, features, imagesKey, vlm.Decoding, model.Conversations, emit, token);
+            return new GenerationSummary(model.Id, [choice], timings, cached);
+        }, onDelta, ct);
+        return (summary, imagesKey);
     }
 
     public async Task<(GenerationSummary Summary, string ImagesKey)> CompleteAsync(VlmJob job, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct)
@@ -133,11 +122,5 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
             if (turns[i].Item2 is { } a) messages.Add(new ChatMessage("assistant", a));
         }
         return messages;
-    }
-
-    public void Dispose()
-    {
-        foreach (var (_, c) in _caches) c.Conversations.Dispose();
-        _caches.Clear();
     }
 }

@@ -17,9 +17,11 @@ public sealed class VlmModel : IDisposable
     private readonly Lazy<ClipImageProcessor> _processor;
     private readonly Lazy<ChatTemplate> _template;
 
-    public VlmModel(ModelDescriptor model, Func<string, InferenceSession> createSession)
+    public VlmModel(ModelDescriptor model, Func<string, InferenceSession> createSession, int conversationCacheSize = 8, int featureCacheSize = 32)
     {
         Id = model.Id;
+        Conversations = new ConversationCache(conversationCacheSize);
+        Features = new FeatureCache(featureCacheSize);
         Tokenizer = TokenizerLoader.Load(model.Directory);
         _template = new Lazy<ChatTemplate>(() => ChatTemplate.Load(model.Directory));
         Defaults = GenerationDefaults.Load(model.Directory);
@@ -89,8 +91,15 @@ public sealed class VlmModel : IDisposable
 
     public int HiddenSize => Spec.HiddenSize;
 
+    /// <summary>Recent conversations' KV caches (native tensors): they live and die with the model, so an idle unload frees them.</summary>
+    public ConversationCache Conversations { get; }
+
+    /// <summary>Recent images' features.</summary>
+    public FeatureCache Features { get; }
+
     public void Dispose()
     {
+        Conversations.Dispose();
         Vision.Dispose();
         Embed.Dispose();
         Decoder.Dispose();

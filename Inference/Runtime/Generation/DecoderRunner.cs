@@ -51,7 +51,6 @@ public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
 {
     public DecoderSpec Spec => spec;
 
-    public InferenceSession Session => session;
 
     /// <summary>
     /// Feed <paramref name="input"/> after <paramref name="past"/> (which is not disposed). attentionMask covers

@@ -19,8 +19,7 @@ public sealed record DecoderSpec(
     int HeadDim,
     int HiddenSize,
     int MaxPositions,
-    int LogitsWidth,
-    TensorElementType CacheType)
+    int LogitsWidth)
 {
     public const string InputIds = "input_ids";
     public const string InputsEmbeds = "inputs_embeds";
@@ -67,7 +66,7 @@ public sealed record DecoderSpec(
         var logitsDims = outputs["logits"].Dimensions;
         var width = logitsDims.Length == 3 && logitsDims[2] > 0 ? logitsDims[2] : Int("vocab_size") ?? throw new InvalidDataException("Unknown logits width.");
         return new DecoderSpec(token, inputs.ContainsKey("position_ids"), past, present, layers, kvHeads, headDim, hidden,
-            Int("max_position_embeddings") ?? 2048, width, meta.ElementDataType);
+            Int("max_position_embeddings") ?? 2048, width);
 
         static int LayerOf(string name) => int.TryParse(name.Split('.')[1], out var i) ? i : int.MaxValue;
     }

@@ -37,9 +37,6 @@ public sealed class KvCache : IDisposable
         return new KvCache(values, batch, 0);
     }
 
-    /// <summary>Take ownership of the present.* outputs of a step.</summary>
-    public static KvCache Adopt(OrtValue[] presents, int batch, int length) => new(presents, batch, length);
-
     /// <summary>
     /// Take ownership of a step's output collection whose present.* values are <paramref name="presents"/>: no copy; the
     /// collection (and so every value in it) is disposed with the cache.

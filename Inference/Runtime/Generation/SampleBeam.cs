@@ -26,7 +26,7 @@ public static class BeamSearch
         KvCache? cache = null;
         double prefillMs = 0, ttft = 0;
         var decode = new Stopwatch();
-        var generatedCount = 0;
+        var done = false; // every running beam is beaten by num_beams finished ones (transformers' is_done)
         try
         {
             var first = runner.Run(input.Prompt, mask, DecoderRunner.Positions(mask, 1, input.Prompt.Length), input.Past ?? empty!, ct);
@@ -62,7 +62,6 @@ public static class BeamSearch
                     sources.Add(c.Beam);
                 }
                 if (n == 0) { ttft = total.Elapsed.TotalMilliseconds; decode.Start(); }
-                generatedCount += next.Count > 0 ? 1 : 0;
                 finished.Sort((a, b) => b.Score.CompareTo(a.Score));
                 if (finished.Count > numBeams) finished.RemoveRange(numBeams, finished.Count - numBeams);
                 beams = next;
@@ -70,7 +69,7 @@ public static class BeamSearch
                 if (finished.Count >= numBeams)
                 {
                     var bestRunning = beams.Max(b => b.Sum) / Math.Pow(beams[0].Ids.Count, lengthPenalty);
-                    if (bestRunning <= finished[^1].Score) break;
+                    if (bestRunning <= finished[^1].Score) { done = true; break; }
                 }
                 if (n == maxNewTokens - 1) break;
                 var reordered = cache.Gather(sources);
@@ -84,17 +83,13 @@ public static class BeamSearch
                 logits = output.LastLogits;
             }
             decode.Stop();
-            SequenceResult best;
-            if (finished.Count > 0)
-            {
-                var f = finished.MaxBy(h => h.Score);
-                best = new SequenceResult(f.Ids, FinishReasons.Stop, true);
-            }
-            else
-            {
-                var r = beams.MaxBy(b => b.Sum / Math.Pow(Math.Max(1, b.Ids.Count), lengthPenalty));
-                best = new SequenceResult(r.Ids, FinishReasons.Length, false);
-            }
+            // transformers' finalize: unless the search was done, the running beams (cut at max length) join the finished
+            // hypotheses with the same score sum / length^length_penalty, and the best of all wins.
+            var hypotheses = finished.Select(f => (f.Ids, f.Score, Eos: true)).ToList();
+            if (!done)
+                hypotheses.AddRange(beams.Select(b => (b.Ids, b.Sum / Math.Pow(Math.Max(1, b.Ids.Count), lengthPenalty), Eos: false)));
+            var winner = hypotheses.MaxBy(h => h.Score);
+            var best = winner.Eos ? new SequenceResult(winner.Ids, FinishReasons.Stop, true) : new SequenceResult(winner.Ids, FinishReasons.Length, false);
             var timings = new LoopTimings(prompt.Count, best.Ids.Count, prefillMs, decode.Elapsed.TotalMilliseconds, ttft, total.Elapsed.TotalMilliseconds);
             return new GenerationOutput([best], timings, null, null);
         }
@@ -104,10 +99,29 @@ public static class BeamSearch
         }
     }
 
-    private static IEnumerable<int> TopIndices(double[] values, int k)
+    /// <summary>The k largest finite values' indices, best first: a bounded min-heap, O(V log k) instead of sorting the vocabulary.</summary>
+    internal static IReadOnlyList<int> TopIndices(double[] values, int k)
     {
-        var idx = Enumerable.Range(0, values.Length).Where(i => !double.IsNegativeInfinity(values[i])).ToArray();
-        Array.Sort(idx, (a, b) => values[b].CompareTo(values[a]));
-        return idx.Take(k);
+        var heap = new PriorityQueue<int, (double Value, int Index)>(k + 1, TopOrder.Instance);
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (double.IsNegativeInfinity(values[i]) || double.IsNaN(values[i])) continue;
+            if (heap.Count < k) heap.Enqueue(i, (values[i], i));
+            else if (TopOrder.Instance.Compare((values[i], i), PeekPriority(heap)) > 0) heap.EnqueueDequeue(i, (values[i], i));
+        }
+        var result = new int[heap.Count];
+        for (var j = result.Length - 1; j >= 0; j--) result[j] = heap.Dequeue();
+        return result;
+    }
+
+    private static (double Value, int Index) PeekPriority(PriorityQueue<int, (double Value, int Index)> heap) =>
+        heap.TryPeek(out _, out var priority) ? priority : default;
+
+    /// <summary>Higher value ranks higher; among equal values the lower index ranks higher (a stable order).</summary>
+    private sealed class TopOrder : IComparer<(double Value, int Index)>
+    {
+        public static readonly TopOrder Instance = new();
+        public int Compare((double Value, int Index) a, (double Value, int Index) b) =>
+            a.Value != b.Value ? a.Value.CompareTo(b.Value) : b.Index.CompareTo(a.Index);
     }
 }

@@ -19,8 +19,6 @@ public sealed class TokenSampler
 
     public SamplingOptions Options { get; }
 
-    public IReadOnlyList<ILogitsProcessor> Processors => _processors;
-
     public static IReadOnlyList<ILogitsProcessor> Chain(SamplingOptions o, int vocabSize)
     {
         var list = new List<ILogitsProcessor> { new VocabMask(vocabSize) };

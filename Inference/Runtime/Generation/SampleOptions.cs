@@ -22,8 +22,15 @@ public sealed record SamplingOptions
 
     public static SamplingOptions GreedyDefault(int maxNewTokens) => new() { Greedy = true, MaxNewTokens = maxNewTokens };
 
-    /// <summary>The request's values over the model's defaults; validates every value and names the offending field.</summary>
-    public static SamplingOptions Resolve(GenerationDefaults d, SamplingRequest r, int defaultMaxNewTokens)
+    /// <summary>Temperatures below this are greedy (dividing logits by less gives ±∞/NaN).</summary>
+    public const double MinTemperature = 1e-5;
+
+    /// <summary>
+    /// The request's values over the model's defaults; validates every value the request gave and names the offending
+    /// field. A default max_new_tokens (generation_config.json or the engine's) is clamped to [1, contextWindow - 1]:
+    /// a model default the window cannot hold must not make every request fail blaming max_tokens.
+    /// </summary>
+    public static SamplingOptions Resolve(GenerationDefaults d, SamplingRequest r, int defaultMaxNewTokens, int? contextWindow = null)
     {
         if (r.Temperature is { } t && (double.IsNaN(t) || t < 0 || t > 100)) throw new InvalidRequestException("temperature", "temperature must be a number between 0 and 100.");
         if (r.TopP is { } p && (double.IsNaN(p) || p <= 0 || p > 1)) throw new InvalidRequestException("top_p", "top_p must be in (0, 1].");
@@ -41,15 +48,15 @@ public sealed record SamplingOptions
         var temperature = r.Temperature ?? (d.DoSample ? d.Temperature : 0);
         return new SamplingOptions
         {
-            Greedy = temperature <= 0,
-            Temperature = temperature <= 0 ? 1 : temperature,
+            Greedy = temperature < MinTemperature,
+            Temperature = temperature < MinTemperature ? 1 : temperature,
             TopK = r.TopK ?? (r.Temperature is null || d.DoSample ? d.TopK : 0),
             TopP = r.TopP ?? (r.Temperature is null || d.DoSample ? d.TopP : 1),
             MinP = r.MinP ?? d.MinP,
             RepetitionPenalty = r.RepetitionPenalty ?? d.RepetitionPenalty,
             PresencePenalty = r.PresencePenalty ?? 0,
             FrequencyPenalty = r.FrequencyPenalty ?? 0,
-            MaxNewTokens = r.MaxNewTokens ?? d.MaxNewTokens ?? defaultMaxNewTokens,
+            MaxNewTokens = r.MaxNewTokens ?? Math.Clamp(d.MaxNewTokens ?? defaultMaxNewTokens, 1, Math.Max(1, (contextWindow ?? int.MaxValue) - 1)),
             StopSequences = stops,
             Seed = r.Seed,
             IgnoreEos = r.IgnoreEos ?? false,
