@@ -148,33 +148,61 @@ public sealed class ClipImageProcessor(ClipImageProcessorConfig config)
     {
         ArgumentNullException.ThrowIfNull(image);
         if (output.Length != ImageLength) throw new ArgumentException($"Output needs {ImageLength} floats, has {output.Length}.", nameof(output));
-        var resized = Config.DoResize ? ResizeStep(image) : image;
-        WriteCropped(resized, output);
+        if (!Config.DoResize)
+        {
+            var (t, l) = CropOffsets(image.Width, image.Height);
+            WriteCropped(image, output, t, l);
+            return;
+        }
+        // Resize only the rows and columns the centre crop keeps: the same pixels as resizing everything and cropping,
+        // at the crop's cost (an extreme aspect ratio such as 1x20000 would otherwise resize to 224x4480000).
+        var (w, h) = ResizedSize(image.Width, image.Height);
+        var (top, left) = CropOffsets(w, h);
+        long y0 = Math.Max(top, 0), y1 = Math.Min(top + Height, h), x0 = Math.Max(left, 0), x1 = Math.Min(left + Width, w);
+        var region = PilResize.ResizeRegion(image, w, h, x0, y0, (int)(x1 - x0), (int)(y1 - y0), Config.Resample);
+        WriteCropped(region, output, top - y0, left - x0);
     }
 
-    /// <summary>The resize step alone (uint8), exposed for tests and benchmarks.</summary>
+    /// <summary>
+    /// The whole resize step alone (uint8), exposed for tests and benchmarks; rejects a result over 2^28 pixels
+    /// (<see cref="PreprocessInto"/> resizes only the cropped part and has no such limit).
+    /// </summary>
     public RgbImage ResizeStep(RgbImage image)
     {
         var (w, h) = ResizedSize(image.Width, image.Height);
-        return PilResize.Resize(image, w, h, Config.Resample);
+        if (w * h > 1L << 28)
+            throw new ImageRejectedException("image", $"A {image.Width}x{image.Height} image resizes to {w}x{h}, too large to resize whole.");
+        return PilResize.Resize(image, (int)w, (int)h, Config.Resample);
     }
 
     /// <summary>transformers' get_resize_output_image_size(default_to_square=False) for a shortest edge; else the exact size.</summary>
-    public (int Width, int Height) ResizedSize(int width, int height)
+    public (long Width, long Height) ResizedSize(int width, int height)
     {
         if (Config.ShortestEdge is not { } edge) return (Config.ResizeWidth, Config.ResizeHeight);
         var (shortSide, longSide) = width <= height ? (width, height) : (height, width);
-        var newLong = (int)((double)edge * longSide / shortSide);
+        // (long)(double): exact for every size a decodable image can have; long because 224 * 20000 / 1 is already
+        // 4.5 million and 8192 * int.MaxValue does not fit an int.
+        var newLong = (long)((double)edge * longSide / shortSide);
         return width <= height ? (edge, newLong) : (newLong, edge);
     }
 
+    /// <summary>Where the output window starts in a width x height (resized) image: centre crop offsets, or (0, 0).</summary>
+    private (long Top, long Left) CropOffsets(long width, long height)
+    {
+        if (!Config.DoCenterCrop)
+        {
+            if (width != Width || height != Height)
+                throw new InvalidOperationException($"Image is {width}x{height} after resizing; expected {Width}x{Height}.");
+            return (0, 0);
+        }
+        return (CropOffset(height, Height), CropOffset(width, Width));
+    }
+
     /// <summary>Center crop (or zero pad), rescale and normalize into CHW floats.</summary>
-    private void WriteCropped(RgbImage image, Span<float> output)
+    /// <summary>Output pixel (y, x) reads image pixel (y + top, x + left); outside the image it is zero padding.</summary>
+    private void WriteCropped(RgbImage image, Span<float> output, long top, long left)
     {
         int outH = Height, outW = Width;
-        var (top, left) = Config.DoCenterCrop ? (CropOffset(image.Height, outH), CropOffset(image.Width, outW)) : (0, 0);
-        if (!Config.DoCenterCrop && (image.Width != outW || image.Height != outH))
-            throw new InvalidOperationException($"Image is {image.Width}x{image.Height} after resizing; expected {outW}x{outH}.");
         var scale = Config.DoRescale ? (float)Config.RescaleFactor : 1f;
         Span<float> mul = stackalloc float[3];
         Span<float> add = stackalloc float[3];
@@ -197,7 +225,7 @@ public sealed class ClipImageProcessor(ClipImageProcessorConfig config)
                 var o = y * outW + x;
                 if (rowInside && sx >= 0 && sx < image.Width)
                 {
-                    var p = (sy * image.Width + sx) * 3;
+                    var p = (int)((sy * image.Width + sx) * 3);
                     output[o] = pixels[p] * mul[0] + add[0];
                     output[plane + o] = pixels[p + 1] * mul[1] + add[1];
                     output[2 * plane + o] = pixels[p + 2] * mul[2] + add[2];
@@ -216,5 +244,8 @@ public sealed class ClipImageProcessor(ClipImageProcessorConfig config)
     /// transformers' center_crop: offset (size - crop) // 2 when the image is large enough; when smaller, the image
     /// is centred on a zero canvas (padding ceil((crop - size) / 2) before it), which is a negative offset here.
     /// </summary>
-    public static int CropOffset(int size, int crop) => size >= crop ? (size - crop) / 2 : -((crop - size + 1) / 2);
+    public static int CropOffset(int size, int crop) => (int)CropOffset((long)size, crop);
+
+    /// <summary><see cref="CropOffset(int, int)"/> for a resized size that may exceed an int.</summary>
+    public static long CropOffset(long size, int crop) => size >= crop ? (size - crop) / 2 : -((crop - size + 1) / 2);
 }
