@@ -78,13 +78,13 @@ public sealed class DiffusionService(
     {
         var total = Stopwatch.StartNew();
         var timings = new PipelineTimings();
-        var text = SdPipeline.EncodePrompts(model, plan.Prompt, plan.NegativePrompt, plan.GuidanceScale, timings);
+        var text = SdPipeline.EncodePrompts(model, plan.Prompt, plan.NegativePrompt, plan.GuidanceScale, timings, ct);
         var revised = RevisedPrompt(model, plan.Prompt);
         float[]? initLatents = null;
         if (plan.InitImage is { } init)
         {
             var sw = Stopwatch.StartNew();
-            initLatents = VaeEncode.Run(model, init);
+            initLatents = VaeEncode.Run(model, init, ct);
             timings.Vae += sw.Elapsed;
         }
         var scheduler = SchedulerCatalog.Create(plan.Scheduler, model.Scheduler, plan.Steps);
@@ -110,7 +110,7 @@ public sealed class DiffusionService(
                 if (cb?.Preview is { } preview && plan.PreviewEvery > 0 && step.Step % plan.PreviewEvery == 0 && step.Step < step.TotalSteps)
                     preview(imageIndex, step.Step, step.Preview());
             });
-            var image = SdPipeline.Decode(model, latents, plan.Width, plan.Height, timings);
+            var image = SdPipeline.Decode(model, latents, plan.Width, plan.Height, timings, ct);
             var png = ImageCodec.EncodePng(image, new Dictionary<string, string> { ["parameters"] = A1111Parameters(plan, seeds[i]) });
             var generated = new GeneratedImage(Convert.ToBase64String(png), seeds[i], revised);
             images.Add(generated);
