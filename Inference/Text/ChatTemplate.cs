@@ -117,6 +117,5 @@ public sealed class ChatTemplate
         _ => null,
     };
 
-    private static JsonElement? ReadJson(string path) =>
-        File.Exists(path) ? JsonDocument.Parse(File.ReadAllBytes(path)).RootElement : null;
+    private static JsonElement? ReadJson(string path) => ModelFiles.ReadJson(path);
 }
