@@ -78,7 +78,7 @@ public static class ImageRequestValidation
         if (!string.IsNullOrEmpty(r.InitImage))
         {
             if (loaded.VaeEncoder is null) throw new InvalidRequestException("init_image", $"Model '{model.Id}' has no vae_encoder, so it cannot do img2img.");
-            init = DiffusionImages.DecodeResized(DecodeBase64(r.InitImage), width, height, limits, "init_image");
+            init = DiffusionImages.DecodeResized(ImagePayload.FromBase64(r.InitImage, "init_image", limits), width, height, limits, "init_image");
             strength = r.Strength ?? o.DefaultStrength;
         }
         var previewEvery = r.PreviewEvery ?? Math.Max(1, (int)Math.Ceiling(steps / (double)Math.Max(1, o.DefaultPreviews)));
@@ -99,19 +99,5 @@ public static class ImageRequestValidation
             throw new InvalidRequestException("size", $"width and height must be between {o.MinSide} and {o.MaxSide} ({w}x{h} is not).");
         if ((long)w * h > o.MaxPixels) throw new InvalidRequestException("size", $"{w}x{h} is more than the {o.MaxPixels} pixels allowed.");
         return (w, h);
-    }
-
-    private static byte[] DecodeBase64(string text)
-    {
-        var comma = text.StartsWith("data:", StringComparison.OrdinalIgnoreCase) ? text.IndexOf(',') : -1;
-        var payload = comma >= 0 ? text[(comma + 1)..] : text;
-        try
-        {
-            return Convert.FromBase64String(payload.Trim());
-        }
-        catch (FormatException)
-        {
-            throw new InvalidRequestException("init_image", "init_image must be base64 (optionally a data: URL).");
-        }
     }
 }
