@@ -85,11 +85,15 @@ internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
     }
 
     /// <summary>Post-processed ids of at most maxLength: the text's tokens are cut so that the added prefix/suffix always fit.</summary>
-    public IReadOnlyList<int> EncodeTruncated(string text, int maxLength)
+    public IReadOnlyList<int> EncodeTruncated(string text, int maxLength) => EncodeTruncated(text, maxLength, out _);
+
+    /// <summary><see cref="EncodeTruncated(string, int)"/>, saying whether the text's tokens were cut.</summary>
+    public IReadOnlyList<int> EncodeTruncated(string text, int maxLength, out bool truncated)
     {
         var content = new List<int>();
         EncodeContent(text, content);
         int room = Math.Max(0, maxLength - _spec.PrefixIds.Count - _spec.SuffixIds.Count);
+        truncated = content.Count > room;
         List<int> ids = [.. _spec.PrefixIds, .. content.Take(room), .. _spec.SuffixIds];
         return ids.Count <= maxLength ? ids : ids.GetRange(0, maxLength);
     }

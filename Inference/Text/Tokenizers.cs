@@ -24,7 +24,8 @@ public interface ITextTokenizer
 }
 
 /// <summary>CLIP-style fixed-length encoding: [bos] + tokens + [eos], truncated/padded to maxLength with the pad token.</summary>
-public sealed record PaddedIds(long[] InputIds, long[] AttentionMask);
+/// <param name="Truncated">The text had more tokens than fit (the ids hold its beginning).</param>
+public sealed record PaddedIds(long[] InputIds, long[] AttentionMask, bool Truncated = false);
 
 public static class TokenizerLoader
 {
@@ -43,15 +44,17 @@ public static class TokenizerLoader
         if (length < 1) throw new ArgumentOutOfRangeException(nameof(maxLength), length, "maxLength must be at least 1.");
         IReadOnlyList<int> ids;
         int padId;
+        bool truncated;
         if (tokenizer is BpeTextTokenizer bpe)
         {
-            ids = bpe.EncodeTruncated(text, length);
+            ids = bpe.EncodeTruncated(text, length, out truncated);
             padId = bpe.PadId ?? bpe.EosId ?? 0;
         }
         else
         {
             var all = tokenizer.Encode(text, addSpecialTokens: true);
-            ids = all.Count <= length ? all : [.. all.Take(length - 1), all[^1]];
+            truncated = all.Count > length;
+            ids = !truncated ? all : [.. all.Take(length - 1), all[^1]];
             padId = all.Count > 0 ? all[^1] : 0;
         }
         var inputIds = new long[length];
@@ -62,6 +65,6 @@ public static class TokenizerLoader
             inputIds[i] = real ? ids[i] : padId;
             mask[i] = real ? 1 : 0;
         }
-        return new PaddedIds(inputIds, mask);
+        return new PaddedIds(inputIds, mask, truncated);
     }
 }

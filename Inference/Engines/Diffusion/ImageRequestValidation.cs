@@ -58,10 +58,9 @@ public static class ImageRequestValidation
         if (r.Size is { } size) ParseSize(size, o);
     }
 
-    /// <summary>Everything, with the model's defaults: the plan to run.</summary>
+    /// <summary>Everything, with the model's defaults: the plan to run. <see cref="CheckFields"/> must have passed.</summary>
     public static ImagePlan Plan(ImageGenerationRequest r, ModelDescriptor model, DiffusionModel loaded, DiffusionOptions o, ImageLimits limits)
     {
-        CheckFields(r, o);
         var (width, height) = r.Size is { } size && !size.Equals("auto", StringComparison.OrdinalIgnoreCase)
             ? ParseSize(size, o)
             : (loaded.DefaultWidth, loaded.DefaultHeight);

@@ -39,13 +39,14 @@ public static class SdPipeline
     public static float[] Denoise(
         DiffusionModel model, TextEmbeddings text, DenoiseRequest request, INoiseSource noise,
         PipelineTimings timings, CancellationToken ct, Action<DenoiseStep>? onStep = null,
-        Action<int, float[], float[]>? trace = null)
+        Action<int, float[], float[]>? trace = null, IDiffusionScheduler? scheduler = null)
     {
         var c = model.LatentChannels;
         var h = request.Height / model.VaeScaleFactor;
         var w = request.Width / model.VaeScaleFactor;
         var count = c * h * w;
-        var scheduler = SchedulerCatalog.Create(request.Scheduler, model.Scheduler, request.Steps);
+        // A fresh scheduler per image (DPM-Solver multistep keeps state); the caller may pass the one it made.
+        scheduler ??= SchedulerCatalog.Create(request.Scheduler, model.Scheduler, request.Steps);
         var start = request.InitLatents is null ? 0 : StartIndex(request.Steps, request.Strength);
         var initial = noise.Next(count);
         float[] latents;
@@ -103,7 +104,17 @@ public static class SdPipeline
         CancellationToken ct = default)
     {
         var sw = Stopwatch.StartNew();
-        var ids = DiffusionTokenize.Batch(model, prompt, negativePrompt, guided: guidance > 1.0);
+        var promptIds = DiffusionTokenize.Tokenize(model.Tokenizer, prompt, model.MaxTokens);
+        timings.TextEncode += sw.Elapsed;
+        return EncodePrompts(model, promptIds, negativePrompt, guidance, timings, ct);
+    }
+
+    /// <summary>The text encoder stage for a prompt already tokenized (<see cref="DiffusionTokenize.Tokenize"/>), timed.</summary>
+    public static TextEmbeddings EncodePrompts(DiffusionModel model, long[] promptIds, string negativePrompt, double guidance, PipelineTimings timings,
+        CancellationToken ct = default)
+    {
+        var sw = Stopwatch.StartNew();
+        var ids = DiffusionTokenize.Batch(model, promptIds, negativePrompt, guided: guidance > 1.0);
         var result = TextEncode.Run(model, ids, ct);
         timings.TextEncode += sw.Elapsed;
         return result;
