@@ -24,6 +24,9 @@ internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
     private readonly HashSet<int> _specialIds;
     private readonly ConcurrentDictionary<string, int[]> _wordCache = new(StringComparer.Ordinal);
 
+    /// <summary>Words added to the cache since it was last cleared (ConcurrentDictionary.Count takes every lock).</summary>
+    private int _cachedWords;
+
     public BpeTextTokenizer(TokenizerSpec spec)
     {
         _spec = spec;
@@ -140,7 +143,12 @@ internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
         string symbolForm = (_spec.ByteLevel ? ByteLevel.Map(word) : word) + _spec.EndOfWordSuffix;
         if (_spec.IgnoreMerges && _spec.Vocab.TryGetValue(symbolForm, out int whole)) ids = [whole];
         else ids = [.. _bpe.EncodeToIds(word, considerPreTokenization: false, considerNormalization: false)];
-        if (word.Length <= MaxCachedWordLength && _wordCache.Count < MaxCachedWords) _wordCache.TryAdd(word, ids);
+        if (word.Length <= MaxCachedWordLength && _wordCache.TryAdd(word, ids) && Interlocked.Increment(ref _cachedWords) >= MaxCachedWords)
+        {
+            // Full: start over (the common words come back at once) rather than stop caching new ones for good.
+            _wordCache.Clear();
+            Interlocked.Exchange(ref _cachedWords, 0);
+        }
         return ids;
     }
 

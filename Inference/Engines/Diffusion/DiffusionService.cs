@@ -126,9 +126,7 @@ public sealed class DiffusionService(
         log.LogInformation("Generated {Count} image(s) {Width}x{Height} on {ModelId} with {Scheduler} x{Steps} in {ElapsedMs} ms (UNet {UnetMs} ms, {UnetRuns} runs)",
             plan.N, plan.Width, plan.Height, model.Id, plan.Scheduler, runSteps, total.ElapsedMilliseconds, (long)timings.Unet.TotalMilliseconds, timings.UnetRuns);
 
-        var parameters = new ImageGenerationParameters(model.Id, plan.Prompt, plan.NegativePrompt, plan.Width, plan.Height, plan.Steps,
-            plan.GuidanceScale, plan.Scheduler, plan.Seed, seeds, plan.N, plan.Strength, plan.InitImage is not null,
-            timesteps.Skip(start).Select(t => (int)Math.Round(t)).ToList());
+        var parameters = plan.ToParameters(timesteps.Skip(start).Select(t => (int)Math.Round(t)).ToList());
         var totalMs = total.Elapsed.TotalMilliseconds;
         var timing = new ImageTimings(Ms(queued), Ms(timings.TextEncode), Ms(timings.Unet), Ms(timings.Vae), Math.Round(totalMs, 2),
             timings.UnetRuns, Math.Round(totalMs / 1000 / plan.N, 4));

@@ -23,6 +23,11 @@ public sealed record ImagePlan(
     int PreviewEvery)
 {
     public IEnumerable<long> Seeds => Enumerable.Range(0, N).Select(i => Seed + i);
+
+    /// <summary>The parameters reported with the images: the plan, and the timesteps actually run.</summary>
+    public ImageGenerationParameters ToParameters(IReadOnlyList<int> timesteps) =>
+        new(Model.Id, Prompt, NegativePrompt, Width, Height, Steps, GuidanceScale, Scheduler, Seed, Seeds.ToList(), N, Strength,
+            InitImage is not null, timesteps);
 }
 
 /// <summary>
