@@ -12,7 +12,7 @@ namespace MultimodalHub.Inference.Text;
 /// </summary>
 internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
 {
-    private const int MaxCachedWords = 200_000;
+    internal const int MaxCachedWords = 200_000;
     private const int MaxCachedWordLength = 64;
 
     private readonly TokenizerSpec _spec;
@@ -26,6 +26,9 @@ internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
 
     /// <summary>Words added to the cache since it was last cleared (ConcurrentDictionary.Count takes every lock).</summary>
     private int _cachedWords;
+
+    /// <summary>Words in the cache now (tests).</summary>
+    internal int CachedWords => _wordCache.Count;
 
     public BpeTextTokenizer(TokenizerSpec spec)
     {
