@@ -149,7 +149,10 @@ public sealed class ImageJob
             bool finished;
             lock (_lock)
             {
-                batch = _events.Where(e => e.Seq > seen).ToArray();
+                // Sequence numbers increase along the list: the new events are a tail of it.
+                var from = _events.Count;
+                while (from > 0 && _events[from - 1].Seq > seen) from--;
+                batch = _events.GetRange(from, _events.Count - from).ToArray();
                 if (batch.Length > 0) seen = batch[^1].Seq;
                 wait = _changed.Task;
                 finished = IsFinished;
