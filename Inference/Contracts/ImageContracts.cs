@@ -9,16 +9,16 @@ namespace MultimodalHub.Contracts;
 /// </summary>
 public sealed record ImageGenerationRequest
 {
-    /// <summary>What to draw. Required; at most 4000 characters (tokens beyond the text encoder's 77 are dropped, as diffusers does).</summary>
+    /// <summary>What to draw. Required; at most Diffusion:MaxPromptChars characters (default 4000); tokens beyond the text encoder's length (tokenizer_config.json model_max_length, 77 for CLIP) are dropped, as diffusers does, and revised_prompt says what was kept.</summary>
     public string? Prompt { get; init; }
 
     /// <summary>Model id (GET /v1/models, kind "diffusion"); default: the first installed diffusion model.</summary>
     public string? Model { get; init; }
 
-    /// <summary>Number of images, 1-8; image i uses seed + i.</summary>
+    /// <summary>Number of images, 1 to Diffusion:MaxImages (default 8); image i uses seed + i.</summary>
     public int? N { get; init; }
 
-    /// <summary>"WIDTHxHEIGHT", multiples of 8, e.g. "64x64"; default: the model's native size (unet sample_size x 8).</summary>
+    /// <summary>"WIDTHxHEIGHT", multiples of the model's size multiple, sides Diffusion:MinSide to Diffusion:MaxSide, at most Diffusion:MaxPixels, e.g. "64x64"; default: the model's native size (unet sample_size x VAE factor).</summary>
     public string? Size { get; init; }
 
     /// <summary>Only "b64_json" is supported (the default); "url" is rejected with 400.</summary>
@@ -27,10 +27,10 @@ public sealed record ImageGenerationRequest
     /// <summary>What not to draw: the unconditional half of classifier-free guidance (default "").</summary>
     public string? NegativePrompt { get; init; }
 
-    /// <summary>Denoising steps, 1-150 (default 20; 4 for the "lcm" scheduler).</summary>
+    /// <summary>Denoising steps, 1 to Diffusion:MaxSteps (default limit 150; default Diffusion:DefaultSteps = 20, 4 for the "lcm" scheduler).</summary>
     public int? Steps { get; init; }
 
-    /// <summary>Classifier-free guidance scale, 0-30 (default 7.5); at most 1 runs the UNet on the prompt alone.</summary>
+    /// <summary>Classifier-free guidance scale, 0 to Diffusion:MaxGuidance (default limit 30; default Diffusion:DefaultGuidance = 7.5); at most 1 runs the UNet on the prompt alone.</summary>
     public double? GuidanceScale { get; init; }
 
     /// <summary>A name from GET /v1/schedulers (ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm, or an alias); default: the model's own (scheduler_config.json).</summary>
@@ -39,7 +39,7 @@ public sealed record ImageGenerationRequest
     /// <summary>0 .. 2^53-1; default: a random seed, reported back in the response.</summary>
     public long? Seed { get; init; }
 
-    /// <summary>Img2img only: how much of the init image to repaint, 0-1 (default 0.75).</summary>
+    /// <summary>Img2img only: how much of the init image to repaint, 0-1 (default Diffusion:DefaultStrength = 0.75).</summary>
     public double? Strength { get; init; }
 
     /// <summary>Img2img: the start image as base64 (PNG/JPEG/WebP..., a data: URL prefix is accepted); resized to the output size.</summary>

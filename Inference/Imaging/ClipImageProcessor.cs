@@ -136,8 +136,7 @@ public sealed class ClipImageProcessor(ClipImageProcessorConfig config)
     public float[] PreprocessBatch(IReadOnlyList<RgbImage> images)
     {
         ArgumentNullException.ThrowIfNull(images);
-        // Every value is written below (image pixels or the zero-padding value), so the array need not be zeroed first.
-        var output = GC.AllocateUninitializedArray<float>(images.Count * ImageLength);
+        var output = new float[images.Count * ImageLength];
         // Images are independent and write disjoint slices: run them in parallel (the result is the same).
         if (images.Count == 1) PreprocessInto(images[0], output);
         else Parallel.For(0, images.Count, i => PreprocessInto(images[i], output.AsSpan(i * ImageLength, ImageLength)));
@@ -151,101 +150,59 @@ public sealed class ClipImageProcessor(ClipImageProcessorConfig config)
         if (output.Length != ImageLength) throw new ArgumentException($"Output needs {ImageLength} floats, has {output.Length}.", nameof(output));
         if (!Config.DoResize)
         {
-            WriteCropped(image, output);
+            var (t, l) = CropOffsets(image.Width, image.Height);
+            WriteCropped(image, output, t, l);
             return;
         }
-        // Resize rows straight into the cropped, normalised planes (no intermediate resized image).
+        // Resize only the rows and columns the centre crop keeps: the same pixels as resizing everything and cropping,
+        // at the crop's cost (an extreme aspect ratio such as 1x20000 would otherwise resize to 224x4480000).
         var (w, h) = ResizedSize(image.Width, image.Height);
-        var window = CropWindow(w, h);
-        var lut = NormalizationTable();
-        FillPadding(output, window, w, h, lut);
-        unsafe
-        {
-            fixed (float* outBase = output)
-            {
-                var ptr = (nint)outBase;
-                PilResize.ResizeRows(image, w, h, Config.Resample, (y, row) => WriteRow(row, y, (float*)ptr, window, w, lut));
-            }
-        }
+        var (top, left) = CropOffsets(w, h);
+        long y0 = Math.Max(top, 0), y1 = Math.Min(top + Height, h), x0 = Math.Max(left, 0), x1 = Math.Min(left + Width, w);
+        var region = PilResize.ResizeRegion(image, w, h, x0, y0, (int)(x1 - x0), (int)(y1 - y0), Config.Resample);
+        WriteCropped(region, output, top - y0, left - x0);
     }
 
-    /// <summary>Where the resized image lands in the output: crop offsets (negative = padding) and the output size.</summary>
-    private readonly record struct Window(int Top, int Left, int Height, int Width);
-
-    private Window CropWindow(int resizedWidth, int resizedHeight)
-    {
-        int outH = Height, outW = Width;
-        if (!Config.DoCenterCrop && (resizedWidth != outW || resizedHeight != outH))
-            throw new InvalidOperationException($"Image is {resizedWidth}x{resizedHeight} after resizing; expected {outW}x{outH}.");
-        return Config.DoCenterCrop ? new Window(CropOffset(resizedHeight, outH), CropOffset(resizedWidth, outW), outH, outW) : new Window(0, 0, outH, outW);
-    }
-
-    /// <summary>((x * rescale) - mean) / std for each uint8 value and channel: 3 x 256 floats, the same values as the multiply-add.</summary>
-    private float[] NormalizationTable()
-    {
-        var scale = Config.DoRescale ? (float)Config.RescaleFactor : 1f;
-        var lut = new float[3 * 256];
-        for (var c = 0; c < 3; c++)
-        {
-            var (mean, std) = Config.DoNormalize ? (Config.ImageMean[c], Config.ImageStd[c]) : (0f, 1f);
-            float mul = scale / std, add = -mean / std;
-            for (var v = 0; v < 256; v++) lut[c * 256 + v] = v * mul + add;
-        }
-        return lut;
-    }
-
-    /// <summary>The output values no image pixel covers (zero padding of a crop larger than the image) get the value of 0.</summary>
-    private static void FillPadding(Span<float> output, Window win, int imageWidth, int imageHeight, float[] lut)
-    {
-        if (win.Top >= 0 && win.Left >= 0 && imageHeight - win.Top >= win.Height && imageWidth - win.Left >= win.Width) return;
-        var plane = win.Height * win.Width;
-        for (var c = 0; c < 3; c++) output.Slice(c * plane, plane).Fill(lut[c * 256]);
-    }
-
-    private static unsafe void WriteRow(ReadOnlySpan<byte> row, int sourceY, float* output, Window win, int imageWidth, float[] lut)
-    {
-        var y = sourceY - win.Top;
-        if (y < 0 || y >= win.Height) return;
-        var x0 = Math.Max(0, -win.Left);
-        var x1 = Math.Min(win.Width, imageWidth - win.Left);
-        var plane = win.Height * win.Width;
-        float* r = output + y * win.Width, g = r + plane, b = g + plane;
-        fixed (byte* rowBase = row)
-        fixed (float* table = lut)
-        {
-            var p = rowBase + (x0 + win.Left) * 3;
-            for (var x = x0; x < x1; x++, p += 3)
-            {
-                r[x] = table[p[0]];
-                g[x] = table[256 + p[1]];
-                b[x] = table[512 + p[2]];
-            }
-        }
-    }
-
-    /// <summary>The resize step alone (uint8), exposed for tests and benchmarks.</summary>
+    /// <summary>
+    /// The whole resize step alone (uint8), exposed for tests and benchmarks; rejects a result over 2^28 pixels
+    /// (<see cref="PreprocessInto"/> resizes only the cropped part and has no such limit).
+    /// </summary>
     public RgbImage ResizeStep(RgbImage image)
     {
         var (w, h) = ResizedSize(image.Width, image.Height);
-        return PilResize.Resize(image, w, h, Config.Resample);
+        if (w * h > 1L << 28)
+            throw new ImageRejectedException("image", $"A {image.Width}x{image.Height} image resizes to {w}x{h}, too large to resize whole.");
+        return PilResize.Resize(image, (int)w, (int)h, Config.Resample);
     }
 
     /// <summary>transformers' get_resize_output_image_size(default_to_square=False) for a shortest edge; else the exact size.</summary>
-    public (int Width, int Height) ResizedSize(int width, int height)
+    public (long Width, long Height) ResizedSize(int width, int height)
     {
         if (Config.ShortestEdge is not { } edge) return (Config.ResizeWidth, Config.ResizeHeight);
         var (shortSide, longSide) = width <= height ? (width, height) : (height, width);
-        var newLong = (int)((double)edge * longSide / shortSide);
+        // (long)(double): exact for every size a decodable image can have; long because 224 * 20000 / 1 is already
+        // 4.5 million and 8192 * int.MaxValue does not fit an int.
+        var newLong = (long)((double)edge * longSide / shortSide);
         return width <= height ? (edge, newLong) : (newLong, edge);
     }
 
+    /// <summary>Where the output window starts in a width x height (resized) image: centre crop offsets, or (0, 0).</summary>
+    private (long Top, long Left) CropOffsets(long width, long height)
+    {
+        if (!Config.DoCenterCrop)
+        {
+            if (width != Width || height != Height)
+                throw new InvalidOperationException($"Image is {width}x{height} after resizing; expected {Width}x{Height}.");
+            return (0, 0);
+        }
+        return (CropOffset(height, Height), CropOffset(width, Width));
+    }
+
     /// <summary>Center crop (or zero pad), rescale and normalize into CHW floats.</summary>
-    private void WriteCropped(RgbImage image, Span<float> output)
+    /// <summary>Output pixel (y, x) reads image pixel (y + top, x + left); outside the image it is zero padding.</summary>
+    private void WriteCropped(RgbImage image, Span<float> output, long top, long left)
     {
         int outH = Height, outW = Width;
-        var (top, left) = Config.DoCenterCrop ? (CropOffset(image.Height, outH), CropOffset(image.Width, outW)) : (0, 0);
-        if (!Config.DoCenterCrop && (image.Width != outW || image.Height != outH))
-            throw new InvalidOperationException($"Image is {image.Width}x{image.Height} after resizing; expected {outW}x{outH}.");
         var scale = Config.DoRescale ? (float)Config.RescaleFactor : 1f;
         Span<float> mul = stackalloc float[3];
         Span<float> add = stackalloc float[3];
@@ -268,7 +225,7 @@ public sealed class ClipImageProcessor(ClipImageProcessorConfig config)
                 var o = y * outW + x;
                 if (rowInside && sx >= 0 && sx < image.Width)
                 {
-                    var p = (sy * image.Width + sx) * 3;
+                    var p = (int)((sy * image.Width + sx) * 3);
                     output[o] = pixels[p] * mul[0] + add[0];
                     output[plane + o] = pixels[p + 1] * mul[1] + add[1];
                     output[2 * plane + o] = pixels[p + 2] * mul[2] + add[2];
@@ -287,5 +244,8 @@ public sealed class ClipImageProcessor(ClipImageProcessorConfig config)
     /// transformers' center_crop: offset (size - crop) // 2 when the image is large enough; when smaller, the image
     /// is centred on a zero canvas (padding ceil((crop - size) / 2) before it), which is a negative offset here.
     /// </summary>
-    public static int CropOffset(int size, int crop) => size >= crop ? (size - crop) / 2 : -((crop - size + 1) / 2);
+    public static int CropOffset(int size, int crop) => (int)CropOffset((long)size, crop);
+
+    /// <summary><see cref="CropOffset(int, int)"/> for a resized size that may exceed an int.</summary>
+    public static long CropOffset(long size, int crop) => size >= crop ? (size - crop) / 2 : -((crop - size + 1) / 2);
 }

@@ -14,64 +14,57 @@ public static class PilResize
 {
     private const int PrecisionBits = 32 - 8 - 2;
 
-    /// <summary>Receives one finished uint8 RGB row (width x 3 bytes) of a resize; the span is only valid during the call.</summary>
-    public delegate void RowWriter(int y, ReadOnlySpan<byte> row);
-
     /// <summary>Resize to exactly width x height with the given PIL filter.</summary>
-    public static RgbImage Resize(RgbImage image, int width, int height, PilFilter filter = PilFilter.Bicubic)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        if (width == image.Width && height == image.Height)
-        {
-            ValidateSize(width, height, filter);
-            return image with { Pixels = (byte[])image.Pixels.Clone() };
-        }
-        var dst = new byte[width * height * 3];
-        var stride = width * 3;
-        ResizeRows(image, width, height, filter, (y, row) => row.CopyTo(dst.AsSpan(y * stride, stride)));
-        return new RgbImage(width, height, dst);
-    }
+    public static RgbImage Resize(RgbImage image, int width, int height, PilFilter filter = PilFilter.Bicubic) =>
+        ResizeRegion(image, width, height, 0, 0, width, height, filter);
 
     /// <summary>
-    /// The same resize, handing each output row to <paramref name="writer"/> (rows may arrive in any order and from
-    /// several threads) instead of building the output image: callers that convert pixels anyway (CLIP's
-    /// normalisation) skip one full-size buffer and one pass.
+    /// The region [left, left + regionWidth) x [top, top + regionHeight) of the image resized to width x height: the
+    /// same pixels as <see cref="Resize"/> followed by a crop, but coefficients, work and memory only for the kept
+    /// output rows and columns (a 1x20000 image resized to 224x4480000 and centre-cropped costs a 224x224 resize).
     /// </summary>
-    public static void ResizeRows(RgbImage image, int width, int height, PilFilter filter, RowWriter writer)
+    public static RgbImage ResizeRegion(RgbImage image, long width, long height, long left, long top, int regionWidth, int regionHeight,
+        PilFilter filter = PilFilter.Bicubic)
     {
         ArgumentNullException.ThrowIfNull(image);
-        ArgumentNullException.ThrowIfNull(writer);
-        ValidateSize(width, height, filter);
-        if (width == image.Width && height == image.Height)
-        {
-            for (var y = 0; y < height; y++) writer(y, image.Pixels.AsSpan(y * width * 3, width * 3));
-            return;
-        }
-
-        var horizontal = Precompute(image.Width, width, filter);
-        var vertical = Precompute(image.Height, height, filter);
-
-        var source = image;
-        if (width != image.Width)
-        {
-            // Only the source rows the vertical pass reads are resampled horizontally (as PIL does).
-            var first = vertical.Bounds[0];
-            var last = vertical.Bounds[(height - 1) * 2] + vertical.Bounds[(height - 1) * 2 + 1];
-            if (height != image.Height)
-                for (var i = 0; i < height; i++) vertical.Bounds[i * 2] -= first;
-            else
-                (first, last) = (0, image.Height);
-            source = Horizontal(image, width, first, last - first, horizontal);
-        }
-        if (height != image.Height) Vertical(source, height, vertical, writer);
-        else for (var y = 0; y < height; y++) writer(y, source.Pixels.AsSpan(y * width * 3, width * 3));
-    }
-
-    private static void ValidateSize(int width, int height, PilFilter filter)
-    {
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(regionWidth, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(regionHeight, 1);
+        if (left < 0 || top < 0 || left + regionWidth > width || top + regionHeight > height)
+            throw new ArgumentOutOfRangeException(nameof(left), $"Region {regionWidth}x{regionHeight}+{left}+{top} is outside the {width}x{height} output.");
         if (filter == PilFilter.Nearest) throw new NotSupportedException("PIL NEAREST resampling is not implemented; use bilinear, bicubic, lanczos, box or hamming.");
+        if (width == image.Width && height == image.Height)
+            return Crop(image, (int)left, (int)top, regionWidth, regionHeight, copy: true);
+
+        var vertical = height != image.Height ? Precompute(image.Height, height, top, regionHeight, filter) : null;
+        // Only the source rows the vertical pass reads are resampled horizontally (as PIL does).
+        int first, last;
+        if (vertical is not null)
+        {
+            first = vertical.Bounds[0];
+            last = vertical.Bounds[(regionHeight - 1) * 2] + vertical.Bounds[(regionHeight - 1) * 2 + 1];
+            for (var i = 0; i < regionHeight; i++) vertical.Bounds[i * 2] -= first;
+        }
+        else
+        {
+            (first, last) = ((int)top, (int)top + regionHeight);
+        }
+        var source = width != image.Width
+            ? Horizontal(image, regionWidth, first, last - first, Precompute(image.Width, width, left, regionWidth, filter))
+            : Crop(image, (int)left, first, regionWidth, last - first, copy: false);
+        return vertical is not null ? Vertical(source, regionHeight, vertical) : source;
+    }
+
+    /// <summary>A rectangle of the image (the image itself when it is all of it and no copy is asked for).</summary>
+    private static RgbImage Crop(RgbImage image, int x, int y, int w, int h, bool copy)
+    {
+        if (x == 0 && y == 0 && w == image.Width && h == image.Height)
+            return copy ? image with { Pixels = (byte[])image.Pixels.Clone() } : image;
+        var dst = new byte[w * h * 3];
+        for (var row = 0; row < h; row++)
+            image.Pixels.AsSpan(((y + row) * image.Width + x) * 3, w * 3).CopyTo(dst.AsSpan(row * w * 3));
+        return new RgbImage(w, h, dst);
     }
 
     private sealed record Coefficients(int KSize, int[] Bounds, int[] Weights);
@@ -86,19 +79,22 @@ public static class PilResize
         _ => throw new NotSupportedException($"PIL filter {filter} is not supported."),
     };
 
-    /// <summary>precompute_coeffs + normalize_coeffs_8bpc of Resample.c.</summary>
-    private static Coefficients Precompute(int inSize, int outSize, PilFilter kind)
+    /// <summary>
+    /// precompute_coeffs + normalize_coeffs_8bpc of Resample.c, for the output positions [first, first + count) of an
+    /// outSize-long output only.
+    /// </summary>
+    private static Coefficients Precompute(int inSize, long outSize, long first, int count, PilFilter kind)
     {
         var (filter, baseSupport) = FilterOf(kind);
         double scale = (double)inSize / outSize, filterScale = Math.Max(scale, 1.0);
         var support = baseSupport * filterScale;
         var ksize = (int)Math.Ceiling(support) * 2 + 1;
-        var bounds = new int[outSize * 2];
-        var weights = new int[outSize * ksize];
+        var bounds = new int[count * 2];
+        var weights = new int[checked(count * ksize)];
         var k = new double[ksize];
-        for (var xx = 0; xx < outSize; xx++)
+        for (var xx = 0; xx < count; xx++)
         {
-            var center = (xx + 0.5) * scale;
+            var center = (first + xx + 0.5) * scale;
             var ss = 1.0 / filterScale;
             var xmin = Math.Max((int)(center - support + 0.5), 0);
             var xmax = Math.Min((int)(center + support + 0.5), inSize) - xmin;
@@ -154,30 +150,30 @@ public static class PilResize
         return new RgbImage(outWidth, rows, dst);
     }
 
-    private static void Vertical(RgbImage image, int outHeight, Coefficients c, RowWriter writer)
+    private static RgbImage Vertical(RgbImage image, int outHeight, Coefficients c)
     {
         var src = image.Pixels;
         var stride = image.Width * 3;
+        var dst = new byte[outHeight * stride];
         ForRows(outHeight, image.Width * c.KSize, yy =>
         {
             int ymin = c.Bounds[yy * 2], count = c.Bounds[yy * 2 + 1], kOffset = yy * c.KSize;
             // Accumulate whole source rows (sequential memory, SIMD), then round/clip once: the same integer sums as PIL.
             var acc = System.Buffers.ArrayPool<int>.Shared.Rent(stride);
-            var row = System.Buffers.ArrayPool<byte>.Shared.Rent(stride);
             try
             {
                 acc.AsSpan(0, stride).Fill(1 << (PrecisionBits - 1));
                 for (var y = 0; y < count; y++)
                     AddScaledRow(src.AsSpan((ymin + y) * stride, stride), c.Weights[kOffset + y], acc.AsSpan(0, stride));
-                for (var i = 0; i < stride; i++) row[i] = Clip8(acc[i]);
-                writer(yy, row.AsSpan(0, stride));
+                var dstRow = yy * stride;
+                for (var i = 0; i < stride; i++) dst[dstRow + i] = Clip8(acc[i]);
             }
             finally
             {
                 System.Buffers.ArrayPool<int>.Shared.Return(acc);
-                System.Buffers.ArrayPool<byte>.Shared.Return(row);
             }
         });
+        return new RgbImage(image.Width, outHeight, dst);
     }
 
     /// <summary>acc[i] += row[i] * weight, widening bytes to ints with System.Numerics.Vector where available.</summary>

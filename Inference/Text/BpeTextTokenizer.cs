@@ -12,7 +12,7 @@ namespace MultimodalHub.Inference.Text;
 /// </summary>
 internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
 {
-    private const int MaxCachedWords = 200_000;
+    internal const int MaxCachedWords = 200_000;
     private const int MaxCachedWordLength = 64;
 
     private readonly TokenizerSpec _spec;
@@ -23,6 +23,12 @@ internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
     private readonly Dictionary<int, string> _idToToken = [];
     private readonly HashSet<int> _specialIds;
     private readonly ConcurrentDictionary<string, int[]> _wordCache = new(StringComparer.Ordinal);
+
+    /// <summary>Words added to the cache since it was last cleared (ConcurrentDictionary.Count takes every lock).</summary>
+    private int _cachedWords;
+
+    /// <summary>Words in the cache now (tests).</summary>
+    internal int CachedWords => _wordCache.Count;
 
     public BpeTextTokenizer(TokenizerSpec spec)
     {
@@ -85,11 +91,15 @@ internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
     }
 
     /// <summary>Post-processed ids of at most maxLength: the text's tokens are cut so that the added prefix/suffix always fit.</summary>
-    public IReadOnlyList<int> EncodeTruncated(string text, int maxLength)
+    public IReadOnlyList<int> EncodeTruncated(string text, int maxLength) => EncodeTruncated(text, maxLength, out _);
+
+    /// <summary><see cref="EncodeTruncated(string, int)"/>, saying whether the text's tokens were cut.</summary>
+    public IReadOnlyList<int> EncodeTruncated(string text, int maxLength, out bool truncated)
     {
         var content = new List<int>();
         EncodeContent(text, content);
         int room = Math.Max(0, maxLength - _spec.PrefixIds.Count - _spec.SuffixIds.Count);
+        truncated = content.Count > room;
         List<int> ids = [.. _spec.PrefixIds, .. content.Take(room), .. _spec.SuffixIds];
         return ids.Count <= maxLength ? ids : ids.GetRange(0, maxLength);
     }
@@ -136,7 +146,12 @@ internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
         string symbolForm = (_spec.ByteLevel ? ByteLevel.Map(word) : word) + _spec.EndOfWordSuffix;
         if (_spec.IgnoreMerges && _spec.Vocab.TryGetValue(symbolForm, out int whole)) ids = [whole];
         else ids = [.. _bpe.EncodeToIds(word, considerPreTokenization: false, considerNormalization: false)];
-        if (word.Length <= MaxCachedWordLength && _wordCache.Count < MaxCachedWords) _wordCache.TryAdd(word, ids);
+        if (word.Length <= MaxCachedWordLength && _wordCache.TryAdd(word, ids) && Interlocked.Increment(ref _cachedWords) >= MaxCachedWords)
+        {
+            // Full: start over (the common words come back at once) rather than stop caching new ones for good.
+            _wordCache.Clear();
+            Interlocked.Exchange(ref _cachedWords, 0);
+        }
         return ids;
     }
 

@@ -81,6 +81,11 @@ public sealed class ChatTemplate
         {
             throw new InvalidRequestException("messages", $"The model's chat template could not render the conversation: {e.Message}");
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or ArithmeticException or InsufficientExecutionStackException)
+        {
+            // A builtin given values it cannot handle (a missing argument, a list of mixed types to sort...).
+            throw new InvalidRequestException("messages", $"The model's chat template could not render the conversation ({e.GetType().Name}): {e.Message}");
+        }
     }
 
     private static object? ToTemplateValue(ChatMessage m)
@@ -112,6 +117,5 @@ public sealed class ChatTemplate
         _ => null,
     };
 
-    private static JsonElement? ReadJson(string path) =>
-        File.Exists(path) ? JsonDocument.Parse(File.ReadAllBytes(path)).RootElement : null;
+    private static JsonElement? ReadJson(string path) => ModelFiles.ReadJson(path);
 }

@@ -44,8 +44,7 @@ internal static class TokenizerSpecReader
         throw new FileNotFoundException($"No tokenizer in {directory}: expected tokenizer.json, or vocab.json + merges.txt.");
     }
 
-    private static JsonElement? ReadJson(string path) =>
-        File.Exists(path) ? JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip }).RootElement : null;
+    private static JsonElement? ReadJson(string path) => Runtime.ModelFiles.ReadJson(path);
 
     private static TokenizerSpec FromTokenizerJson(string path, JsonElement? config, JsonElement? specialMap)
     {

@@ -24,7 +24,8 @@ public interface ITextTokenizer
 }
 
 /// <summary>CLIP-style fixed-length encoding: [bos] + tokens + [eos], truncated/padded to maxLength with the pad token.</summary>
-public sealed record PaddedIds(long[] InputIds, long[] AttentionMask);
+/// <param name="Truncated">The text had more tokens than fit (the ids hold its beginning).</param>
+public sealed record PaddedIds(long[] InputIds, long[] AttentionMask, bool Truncated = false);
 
 public static class TokenizerLoader
 {
@@ -39,21 +40,13 @@ public static class TokenizerLoader
     /// </summary>
     public static PaddedIds EncodePadded(this ITextTokenizer tokenizer, string text, int? maxLength = null)
     {
-        int length = maxLength ?? (tokenizer as BpeTextTokenizer)?.ModelMaxLength ?? 77;
+        // Every ITextTokenizer comes from TokenizerLoader (BpeTextTokenizer); no other implementation exists.
+        if (tokenizer is not BpeTextTokenizer bpe)
+            throw new NotSupportedException($"EncodePadded needs a tokenizer from TokenizerLoader, not {tokenizer.GetType().Name}.");
+        int length = maxLength ?? bpe.ModelMaxLength ?? 77;
         if (length < 1) throw new ArgumentOutOfRangeException(nameof(maxLength), length, "maxLength must be at least 1.");
-        IReadOnlyList<int> ids;
-        int padId;
-        if (tokenizer is BpeTextTokenizer bpe)
-        {
-            ids = bpe.EncodeTruncated(text, length);
-            padId = bpe.PadId ?? bpe.EosId ?? 0;
-        }
-        else
-        {
-            var all = tokenizer.Encode(text, addSpecialTokens: true);
-            ids = all.Count <= length ? all : [.. all.Take(length - 1), all[^1]];
-            padId = all.Count > 0 ? all[^1] : 0;
-        }
+        var ids = bpe.EncodeTruncated(text, length, out var truncated);
+        var padId = bpe.PadId ?? bpe.EosId ?? 0;
         var inputIds = new long[length];
         var mask = new long[length];
         for (int i = 0; i < length; i++)
@@ -62,6 +55,6 @@ public static class TokenizerLoader
             inputIds[i] = real ? ids[i] : padId;
             mask[i] = real ? 1 : 0;
         }
-        return new PaddedIds(inputIds, mask);
+        return new PaddedIds(inputIds, mask, truncated);
     }
 }

@@ -63,6 +63,21 @@ public sealed class DiffusionPipelineTests(SdShapesFixture fx) : IClassFixture<S
         Assert.Equal(3, timings.UnetRuns);
     }
 
+    [Fact]
+    public void Cancellation_interrupts_a_running_unet_call()
+    {
+        // One UNet call on a large latent takes far longer than the 20 ms after which the token fires; the run is
+        // terminated inside ORT (RunOptions.Terminate) and surfaces as a cancellation, not an ORT error.
+        var timings = new PipelineTimings();
+        var text = SdPipeline.EncodePrompts(fx.Model, "a red circle", "", 7.5, timings);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(20));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        Assert.ThrowsAny<OperationCanceledException>(() => SdPipeline.Denoise(fx.Model, text, new DenoiseRequest("euler", 1, 7.5, 2048, 2048),
+            new GaussianNoise(1), timings, cts.Token));
+        Assert.Equal(0, timings.UnetRuns);
+        Assert.True(cts.IsCancellationRequested);
+    }
+
     [Theory]
     [InlineData("leading", new double[] { 751, 501, 251, 1 })]
     [InlineData("trailing", new double[] { 999, 749, 499, 249 })]

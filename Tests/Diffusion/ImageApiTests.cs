@@ -136,6 +136,8 @@ public sealed class ImageApiTests(InferenceFixture fixture) : IClassFixture<Infe
         var revised = result.GetProperty("data")[0].GetProperty("revised_prompt").GetString()!;
         Assert.StartsWith("a red circle a red circle", revised);
         Assert.True(revised.Length < longPrompt.Length);
+        var fits = await GenerateAsync(client, Body("a red circle", steps: 1));
+        Assert.True(!fits.GetProperty("data")[0].TryGetProperty("revised_prompt", out var none) || none.ValueKind == JsonValueKind.Null);
     }
 
     [Fact]

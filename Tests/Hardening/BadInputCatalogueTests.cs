@@ -74,6 +74,9 @@ public sealed class BadInputCatalogueTests(InferenceFixture fixture) : IClassFix
         {
             messages = new object[] { new { role = "user", content = new object[] { new { type = "image_url", image_url = new { url = DataUrl(Encoding.UTF8.GetBytes("nope")) } }, new { type = "text", text = "what is it?" } } } },
         }), [400]),
+        new Case("caption of an http URL", "/v1/caption", () => Json(new { image = "https://example.com/cat.png" }), [400], "image", "not fetched"),
+        new Case("init_image that is an http URL", "/v1/images/generations", () => Json(new { prompt = "a red circle", init_image = "https://example.com/cat.png" }), [400], "init_image", "not fetched"),
+        new Case("init_image that is not base64", "/v1/images/generations", () => Json(new { prompt = "a red circle", init_image = "data:image/png;base64,%%%" }), [400], "init_image", "base64"),
         new Case("caption of a truncated PNG", "/v1/caption", () => Json(new { image = DataUrl(Png(0, 0)[..80]) }), [400], "image"),
         // classify parameters
         new Case("no labels", "/v1/classify", () => Json(new { images = new[] { DataUrl(Png(0, 0)) }, labels = Array.Empty<string>() }), [400], "labels"),

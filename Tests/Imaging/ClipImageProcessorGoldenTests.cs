@@ -61,7 +61,7 @@ public sealed class ClipImageProcessorGoldenTests
     public void Shortest_edge_resize_sizes_follow_transformers(int w, int h, int ew, int eh)
     {
         var processor = ClipImageProcessor.Load(Repo.Model("clip-shapes", "preprocessor_config.json"));
-        Assert.Equal((ew, eh), processor.ResizedSize(w, h));
+        Assert.Equal(((long)ew, (long)eh), processor.ResizedSize(w, h));
     }
 
     [Theory]
@@ -97,4 +97,41 @@ public sealed class ClipImageProcessorGoldenTests
     }
 
     private static string PixelValuesOf(string png) => Path.ChangeExtension(png, null) + "_pixel_values.npy";
+
+    [Theory]
+    [InlineData(3, 700)]
+    [InlineData(700, 3)]
+    [InlineData(250, 240)]
+    public void Preprocessing_resizes_only_the_crop_with_the_same_result(int w, int h)
+    {
+        var processor = ClipImageProcessor.Load(Repo.Model("clip-shapes", "preprocessor_config.json"));
+        var pixels = new byte[w * h * 3];
+        new Random(w * 31 + h).NextBytes(pixels);
+        var image = new RgbImage(w, h, pixels);
+        // The reference: the whole resize, then the crop, as transformers does it.
+        var whole = processor.ResizeStep(image);
+        int top = ClipImageProcessor.CropOffset(whole.Height, processor.Height), left = ClipImageProcessor.CropOffset(whole.Width, processor.Width);
+        var noResize = new ClipImageProcessor(processor.Config with { DoResize = false });
+        Assert.Equal(noResize.Preprocess(new RgbImage(processor.Width, processor.Height, Crop(whole, left, top, processor.Width, processor.Height))), processor.Preprocess(image));
+    }
+
+    private static byte[] Crop(RgbImage image, int x, int y, int w, int h)
+    {
+        var dst = new byte[w * h * 3];
+        for (var row = 0; row < h; row++)
+            Array.Copy(image.Pixels, ((y + row) * image.Width + x) * 3, dst, row * w * 3, w * 3);
+        return dst;
+    }
+
+    [Theory]
+    [InlineData(1, 20_000)]
+    [InlineData(20_000, 1)]
+    [InlineData(10, 100_000)]
+    public void Extreme_aspect_ratios_preprocess_at_crop_cost(int w, int h)
+    {
+        var processor = ClipImageProcessor.Load(Repo.Model("clip-shapes", "preprocessor_config.json"));
+        var output = processor.Preprocess(RgbImage.Filled(w, h, 200, 100, 50));
+        Assert.Equal(processor.ImageLength, output.Length);
+        Assert.All(output, v => Assert.True(float.IsFinite(v)));
+    }
 }

@@ -54,4 +54,45 @@ public sealed class PilResizeTests
         Assert.Equal(image.Pixels, same.Pixels);
         Assert.NotSame(image.Pixels, same.Pixels);
     }
+
+    private static RgbImage Noise(int w, int h, int seed)
+    {
+        var pixels = new byte[w * h * 3];
+        new Random(seed).NextBytes(pixels);
+        return new RgbImage(w, h, pixels);
+    }
+
+    private static byte[] CropOf(RgbImage image, int x, int y, int w, int h)
+    {
+        var dst = new byte[w * h * 3];
+        for (var row = 0; row < h; row++)
+            Array.Copy(image.Pixels, ((y + row) * image.Width + x) * 3, dst, row * w * 3, w * 3);
+        return dst;
+    }
+
+    [Theory]
+    [InlineData(PilFilter.Bicubic, 40, 30, 97, 71, 13, 9, 50, 40)]
+    [InlineData(PilFilter.Lanczos, 40, 30, 11, 7, 3, 2, 6, 4)]
+    [InlineData(PilFilter.Bilinear, 40, 30, 40, 71, 5, 20, 30, 40)]
+    [InlineData(PilFilter.Box, 40, 30, 97, 30, 60, 3, 30, 20)]
+    [InlineData(PilFilter.Hamming, 3, 200, 60, 4000, 0, 1900, 60, 60)]
+    public void A_resized_region_is_the_crop_of_the_whole_resize(PilFilter filter, int sw, int sh, int w, int h, int x, int y, int rw, int rh)
+    {
+        var image = Noise(sw, sh, 7);
+        var region = PilResize.ResizeRegion(image, w, h, x, y, rw, rh, filter);
+        Assert.Equal((rw, rh), (region.Width, region.Height));
+        Assert.Equal(CropOf(PilResize.Resize(image, w, h, filter), x, y, rw, rh), region.Pixels);
+    }
+
+    [Fact]
+    public void A_region_of_an_enormous_output_costs_only_the_region()
+    {
+        // 1x20000 with shortest edge 224 is 224x4,480,000: the centre 224x224 alone is computed.
+        var image = Noise(1, 20_000, 3);
+        var region = PilResize.ResizeRegion(image, 224, 4_480_000, 0, 2_239_888, 224, 224);
+        Assert.Equal((224, 224), (region.Width, region.Height));
+        // The one source column is spread over every output column: each row is flat.
+        for (var row = 0; row < 224; row++)
+            Assert.All(Enumerable.Range(0, 224), c => Assert.Equal(region.Pixels[row * 224 * 3], region.Pixels[(row * 224 + c) * 3]));
+    }
 }

@@ -60,6 +60,19 @@ public sealed class ClipTokenizerTests
     }
 
     [Fact]
+    public void Padded_ids_say_whether_the_text_was_cut()
+    {
+        var fits = FromTokenizerJson.EncodePadded("red circle", 10);
+        Assert.False(fits.Truncated);
+        var exact = FromTokenizerJson.Encode("red circle").Count;
+        Assert.False(FromTokenizerJson.EncodePadded("red circle", exact).Truncated);
+        Assert.True(FromTokenizerJson.EncodePadded("red circle", exact - 1).Truncated);
+        var cut = FromTokenizerJson.EncodePadded(string.Join(" ", Enumerable.Repeat("red circle", 20)), 10);
+        Assert.True(cut.Truncated);
+        Assert.All(cut.AttentionMask, m => Assert.Equal(1, m));
+    }
+
+    [Fact]
     public void Long_text_is_truncated_to_bos_75_tokens_eos()
     {
         string text = string.Join(' ', Enumerable.Repeat("a red circle and a blue square", 30));

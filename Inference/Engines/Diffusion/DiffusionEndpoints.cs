@@ -23,7 +23,7 @@ public static class DiffusionEndpoints
             .WithSummary("Generate images (waits for the result).");
         images.MapPost("/jobs", Submit).Accepts<ImageGenerationRequest>("application/json")
             .WithSummary("Queue a generation; follow it with GET /v1/images/jobs/{id}/events.");
-        images.MapGet("/jobs", List).WithSummary("Recent jobs, newest first.");
+        images.MapGet("/jobs", List).WithSummary("Recent jobs, newest first (without their images: GET /v1/images/jobs/{id} has them).");
         images.MapGet("/jobs/{id}", Get).WithSummary("A job's status, progress and (when done) result.");
         images.MapGet("/jobs/{id}/events", Events).WithSummary("Server-sent events: queued, started, progress, preview, image, then completed | failed | cancelled.");
         images.MapDelete("/jobs/{id}", Cancel).WithSummary("Cancel a queued or running job (or forget a finished one).");
@@ -46,7 +46,7 @@ public static class DiffusionEndpoints
     }
 
     internal static Ok<ImageJobList> List(ImageJobs jobs) =>
-        TypedResults.Ok(new ImageJobList("list", jobs.List().Select(j => j.Info()).ToList()));
+        TypedResults.Ok(new ImageJobList("list", jobs.List().Select(j => j.Info(withResult: false)).ToList()));
 
     internal static Results<Ok<ImageJobInfo>, ProblemHttpResult> Get(string id, ImageJobs jobs) =>
         jobs.Get(id) is { } job ? TypedResults.Ok(job.Info()) : NotFound(id);

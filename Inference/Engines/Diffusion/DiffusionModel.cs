@@ -29,7 +29,9 @@ public sealed class DiffusionModel : IDisposable
             ? 1 << (boc.GetArrayLength() - 1) : 8;
         MaxTokens = (int)(Number(tok, "model_max_length") is { } m && m is > 0 and < 100_000 ? m : 77);
 
+        // Everything after the first session is created is covered: a metadata read that throws must not leak the sessions.
         var sessions = new List<InferenceSession>();
+        InferenceSession Add(InferenceSession s) { sessions.Add(s); return s; }
         try
         {
             TextEncoder = Add(createSession(Path.Combine(dir, "text_encoder", "model.onnx")));
@@ -37,26 +39,25 @@ public sealed class DiffusionModel : IDisposable
             VaeDecoder = Add(createSession(Path.Combine(dir, "vae_decoder", "model.onnx")));
             var encoderPath = Path.Combine(dir, "vae_encoder", "model.onnx");
             VaeEncoder = File.Exists(encoderPath) ? Add(createSession(encoderPath)) : null;
+
+            UnetNames = UnetInputs.From(Unet);
+            var sampleShape = Unet.InputMetadata[UnetNames.Sample].Dimensions;
+            LatentChannels = sampleShape.Length == 4 && sampleShape[1] > 0 ? sampleShape[1]
+                : (int)(Number(unet, "in_channels") ?? Number(vae, "latent_channels") ?? 4);
+            var sampleSize = (int)(Number(unet, "sample_size") ?? 64);
+            // The UNet halves the latent once per down block after the first; the skip concatenations need even sizes there.
+            var unetLevels = unet?.TryGetProperty("block_out_channels", out var ubc) == true && ubc.ValueKind == JsonValueKind.Array ? ubc.GetArrayLength() : 4;
+            SizeMultiple = VaeScaleFactor * (1 << Math.Max(0, unetLevels - 1));
+            DefaultWidth = DefaultHeight = sampleSize * VaeScaleFactor;
+            TextOutput = TextEncoder.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : TextEncoder.OutputNames[0];
+            TextInput = TextEncoder.InputMetadata.ContainsKey("input_ids") ? "input_ids" : TextEncoder.InputNames[0];
+            DefaultScheduler = SchedulerCatalog.DefaultFor(Scheduler);
         }
         catch
         {
             foreach (var s in sessions) s.Dispose();
             throw;
         }
-        InferenceSession Add(InferenceSession s) { sessions.Add(s); return s; }
-
-        UnetNames = UnetInputs.From(Unet);
-        var sampleShape = Unet.InputMetadata[UnetNames.Sample].Dimensions;
-        LatentChannels = sampleShape.Length == 4 && sampleShape[1] > 0 ? sampleShape[1]
-            : (int)(Number(unet, "in_channels") ?? Number(vae, "latent_channels") ?? 4);
-        var sampleSize = (int)(Number(unet, "sample_size") ?? 64);
-        // The UNet halves the latent once per down block after the first; the skip concatenations need even sizes there.
-        var unetLevels = unet?.TryGetProperty("block_out_channels", out var ubc) == true && ubc.ValueKind == JsonValueKind.Array ? ubc.GetArrayLength() : 4;
-        SizeMultiple = VaeScaleFactor * (1 << Math.Max(0, unetLevels - 1));
-        DefaultWidth = DefaultHeight = sampleSize * VaeScaleFactor;
-        TextOutput = TextEncoder.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : TextEncoder.OutputNames[0];
-        TextInput = TextEncoder.InputMetadata.ContainsKey("input_ids") ? "input_ids" : TextEncoder.InputNames[0];
-        DefaultScheduler = SchedulerCatalog.DefaultFor(Scheduler);
         _tokenizer = new Lazy<ITextTokenizer>(() => TokenizerLoader.Load(Path.Combine(dir, "tokenizer")));
     }
 
@@ -92,12 +93,7 @@ public sealed class DiffusionModel : IDisposable
         VaeEncoder?.Dispose();
     }
 
-    private static JsonElement? ReadJson(string path)
-    {
-        if (!File.Exists(path)) return null;
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        return doc.RootElement.Clone();
-    }
+    private static JsonElement? ReadJson(string path) => ModelFiles.ReadJson(path);
 
     private static double? Number(JsonElement? e, string name) =>
         e is { } el && el.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;

@@ -10,6 +10,7 @@ public static class DiffusionModule
         services.AddOptions<DiffusionOptions>().BindConfiguration(DiffusionOptions.Section);
         services.AddSingleton<DiffusionService>();
         services.AddSingleton<ImageJobs>();
+        services.AddHostedService(sp => sp.GetRequiredService<ImageJobs>());
         services.AddSingleton<ICliCommand, ImagineCommand>();
         return services;
     }

@@ -29,4 +29,10 @@ public sealed class DiffusionOptions
     /// <summary>Finished jobs are kept (GET-able) this long, and at most <see cref="MaxJobs"/> jobs are kept in all.</summary>
     public TimeSpan JobRetention { get; set; } = TimeSpan.FromHours(1);
     public int MaxJobs { get; set; } = 200;
+
+    /// <summary>Finished jobs' images (base64, as held in memory) are kept up to this many bytes in all, oldest dropped first.</summary>
+    public long MaxRetainedBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>On shutdown, how long to wait for cancelled jobs to stop.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

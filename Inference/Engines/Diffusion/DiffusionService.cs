@@ -5,6 +5,7 @@ using MultimodalHub.Contracts;
 using MultimodalHub.Inference.Engines.Diffusion.Schedulers;
 using MultimodalHub.Inference.Imaging;
 using MultimodalHub.Inference.Runtime;
+using MultimodalHub.Inference.Text;
 
 namespace MultimodalHub.Inference.Engines.Diffusion;
 
@@ -78,16 +79,17 @@ public sealed class DiffusionService(
     {
         var total = Stopwatch.StartNew();
         var timings = new PipelineTimings();
-        var text = SdPipeline.EncodePrompts(model, plan.Prompt, plan.NegativePrompt, plan.GuidanceScale, timings);
-        var revised = RevisedPrompt(model, plan.Prompt);
+        // The prompt is tokenized once: for the text encoder, and to tell whether (and where) it was cut.
+        var prompt = model.Tokenizer.EncodePadded(plan.Prompt, model.MaxTokens);
+        var text = SdPipeline.EncodePrompts(model, prompt.InputIds, plan.NegativePrompt, plan.GuidanceScale, timings, ct);
+        var revised = DiffusionTokenize.Revised(model.Tokenizer, prompt);
         float[]? initLatents = null;
         if (plan.InitImage is { } init)
         {
             var sw = Stopwatch.StartNew();
-            initLatents = VaeEncode.Run(model, init);
+            initLatents = VaeEncode.Run(model, init, ct);
             timings.Vae += sw.Elapsed;
         }
-        var scheduler = SchedulerCatalog.Create(plan.Scheduler, model.Scheduler, plan.Steps);
         var start = initLatents is null ? 0 : SdPipeline.StartIndex(plan.Steps, plan.Strength ?? 1);
         var runSteps = plan.Steps - start;
         var request = new DenoiseRequest(plan.Scheduler, plan.Steps, plan.GuidanceScale, plan.Width, plan.Height, initLatents, plan.Strength ?? 1);
@@ -95,9 +97,12 @@ public sealed class DiffusionService(
         var seeds = plan.Seeds.ToList();
         cb?.Started?.Invoke(plan.N, runSteps);
         var loop = Stopwatch.StartNew();
+        IReadOnlyList<double> timesteps = [];
         for (var i = 0; i < plan.N; i++)
         {
             ct.ThrowIfCancellationRequested();
+            var scheduler = SchedulerCatalog.Create(plan.Scheduler, model.Scheduler, plan.Steps);
+            timesteps = scheduler.Timesteps;
             var noise = noiseFor?.Invoke(i) ?? new GaussianNoise(seeds[i]);
             var imageIndex = i;
             var latents = SdPipeline.Denoise(model, text, request, noise, timings, ct, step =>
@@ -109,8 +114,8 @@ public sealed class DiffusionService(
                 cb?.Progress?.Invoke(new ImageJobProgress(imageIndex + 1, plan.N, step.Step, step.TotalSteps, (double)done / all, Math.Round(elapsed, 3), eta is { } e ? Math.Round(e, 3) : null));
                 if (cb?.Preview is { } preview && plan.PreviewEvery > 0 && step.Step % plan.PreviewEvery == 0 && step.Step < step.TotalSteps)
                     preview(imageIndex, step.Step, step.Preview());
-            });
-            var image = SdPipeline.Decode(model, latents, plan.Width, plan.Height, timings);
+            }, scheduler: scheduler);
+            var image = SdPipeline.Decode(model, latents, plan.Width, plan.Height, timings, ct);
             var png = ImageCodec.EncodePng(image, new Dictionary<string, string> { ["parameters"] = A1111Parameters(plan, seeds[i]) });
             var generated = new GeneratedImage(Convert.ToBase64String(png), seeds[i], revised);
             images.Add(generated);
@@ -121,9 +126,7 @@ public sealed class DiffusionService(
         log.LogInformation("Generated {Count} image(s) {Width}x{Height} on {ModelId} with {Scheduler} x{Steps} in {ElapsedMs} ms (UNet {UnetMs} ms, {UnetRuns} runs)",
             plan.N, plan.Width, plan.Height, model.Id, plan.Scheduler, runSteps, total.ElapsedMilliseconds, (long)timings.Unet.TotalMilliseconds, timings.UnetRuns);
 
-        var parameters = new ImageGenerationParameters(model.Id, plan.Prompt, plan.NegativePrompt, plan.Width, plan.Height, plan.Steps,
-            plan.GuidanceScale, plan.Scheduler, plan.Seed, seeds, plan.N, plan.Strength, plan.InitImage is not null,
-            scheduler.Timesteps.Skip(start).Select(t => (int)Math.Round(t)).ToList());
+        var parameters = plan.ToParameters(timesteps.Skip(start).Select(t => (int)Math.Round(t)).ToList());
         var totalMs = total.Elapsed.TotalMilliseconds;
         var timing = new ImageTimings(Ms(queued), Ms(timings.TextEncode), Ms(timings.Unet), Ms(timings.Vae), Math.Round(totalMs, 2),
             timings.UnetRuns, Math.Round(totalMs / 1000 / plan.N, 4));
@@ -131,15 +134,6 @@ public sealed class DiffusionService(
     }
 
     private static double Ms(TimeSpan t) => Math.Round(t.TotalMilliseconds, 2);
-
-    /// <summary>The prompt the model actually read when it was cut at the text encoder's length; null when it fit.</summary>
-    private static string? RevisedPrompt(DiffusionModel model, string prompt)
-    {
-        var all = model.Tokenizer.Encode(prompt, addSpecialTokens: true);
-        if (all.Count <= model.MaxTokens) return null;
-        var kept = DiffusionTokenize.Tokenize(model.Tokenizer, prompt, model.MaxTokens);
-        return model.Tokenizer.Decode(kept.Select(x => (int)x), skipSpecialTokens: true).Trim();
-    }
 
     /// <summary>The "parameters" text AUTOMATIC1111 writes into its PNGs (readable by its PNG Info tab and most galleries).</summary>
     public static string A1111Parameters(ImagePlan plan, long seed)

@@ -14,13 +14,16 @@ public sealed record ImageJobEvent(string Name, string Data);
 
 /// <summary>
 /// A background image job. Its events are kept in order (so a late subscriber replays them) and the job's state is
-/// readable at any time. Thread-safe.
+/// readable at any time. Thread-safe. Events are kept as objects and serialized when read, so an image's base64 is
+/// held once (the image event, the completed event and <see cref="Result"/> share the same string); preview events
+/// are dropped when the job finishes.
 /// </summary>
 public sealed class ImageJob
 {
     private static readonly JsonSerializerOptions Json = HubJson.Create();
     private readonly object _lock = new();
-    private readonly List<ImageJobEvent> _events = [];
+    private readonly List<(long Seq, string Name, object Data)> _events = [];
+    private long _seq;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal ImageJob(string id, ImagePlan plan)
@@ -45,11 +48,21 @@ public sealed class ImageJob
 
     public bool IsFinished => Status is ImageJobStatus.Succeeded or ImageJobStatus.Failed or ImageJobStatus.Cancelled;
 
-    public ImageJobInfo Info()
+    /// <summary>Approximate memory the job's finished images hold (base64 strings, UTF-16).</summary>
+    public long RetainedBytes
+    {
+        get
+        {
+            lock (_lock) return Result?.Data.Sum(d => 2L * d.B64Json.Length) ?? 0;
+        }
+    }
+
+    /// <summary>The job's state; with its result (the images) unless <paramref name="withResult"/> is false (listings).</summary>
+    public ImageJobInfo Info(bool withResult = true)
     {
         lock (_lock)
             return new ImageJobInfo(Id, "image.job", Status, Plan.Model.Id, Created.ToUnixTimeSeconds(),
-                Status == ImageJobStatus.Queued ? Position : null, Progress, Result, Error,
+                Status == ImageJobStatus.Queued ? Position : null, Progress, withResult ? Result : null, Error,
                 StartedAt?.ToUnixTimeMilliseconds() / 1000.0, Finished?.ToUnixTimeMilliseconds() / 1000.0);
     }
 
@@ -107,14 +120,18 @@ public sealed class ImageJob
     /// Record an event. A final event's state change (<paramref name="finish"/>) happens under the same lock as the
     /// event is added, so a reader that sees the job finished has also seen its last event.
     /// </summary>
-    private void Emit<T>(string name, T data, Action? finish = null)
+    private void Emit(string name, object data, Action? finish = null)
     {
-        var json = JsonSerializer.Serialize(data, Json);
         TaskCompletionSource changed;
         lock (_lock)
         {
-            finish?.Invoke();
-            _events.Add(new ImageJobEvent(name, json));
+            if (finish is not null)
+            {
+                finish();
+                // A finished job's previews are of no use to a late subscriber; the images are in the image events.
+                _events.RemoveAll(e => e.Name == "preview");
+            }
+            _events.Add((++_seq, name, data));
             changed = _changed;
             _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
@@ -124,20 +141,23 @@ public sealed class ImageJob
     /// <summary>Every event from the first, then new ones as they happen, until the final one.</summary>
     public async IAsyncEnumerable<ImageJobEvent> ReadEventsAsync([EnumeratorCancellation] CancellationToken ct)
     {
-        var next = 0;
+        long seen = 0;
         while (true)
         {
-            ImageJobEvent[] batch;
+            (long Seq, string Name, object Data)[] batch;
             Task wait;
             bool finished;
             lock (_lock)
             {
-                batch = _events.Skip(next).ToArray();
-                next = _events.Count;
+                // Sequence numbers increase along the list: the new events are a tail of it.
+                var from = _events.Count;
+                while (from > 0 && _events[from - 1].Seq > seen) from--;
+                batch = _events.GetRange(from, _events.Count - from).ToArray();
+                if (batch.Length > 0) seen = batch[^1].Seq;
                 wait = _changed.Task;
                 finished = IsFinished;
             }
-            foreach (var e in batch) yield return e;
+            foreach (var e in batch) yield return new ImageJobEvent(e.Name, JsonSerializer.Serialize(e.Data, e.Data.GetType(), Json));
             if (finished) yield break;
             await wait.WaitAsync(ct);
         }
@@ -147,9 +167,10 @@ public sealed class ImageJob
 /// <summary>
 /// The image job store: jobs are planned (400s come back at submit), placed in the model's bounded FIFO (429 at
 /// submit when it is full), run in the background, and kept in memory for <see cref="DiffusionOptions.JobRetention"/>
-/// after they finish (at most <see cref="DiffusionOptions.MaxJobs"/>, oldest finished dropped first).
+/// after they finish (at most <see cref="DiffusionOptions.MaxJobs"/> jobs and <see cref="DiffusionOptions.MaxRetainedBytes"/>
+/// of images, oldest finished dropped first). On shutdown (<see cref="StopAsync"/>) every job is cancelled and awaited.
 /// </summary>
-public sealed class ImageJobs(DiffusionService service, IOptions<DiffusionOptions> options, ILogger<ImageJobs> log) : IDisposable
+public sealed class ImageJobs(DiffusionService service, IOptions<DiffusionOptions> options, ILogger<ImageJobs> log) : IHostedService, IDisposable
 {
     private readonly ConcurrentDictionary<string, ImageJob> _jobs = new(StringComparer.Ordinal);
 
@@ -213,6 +234,7 @@ public sealed class ImageJobs(DiffusionService service, IOptions<DiffusionOption
             _jobs.TryRemove(id, out _);
             return job;
         }
+        // The source is never disposed (it has no timer), so a job dropped meanwhile cannot make this throw.
         await job.Cancellation.CancelAsync();
         try { await job.Completion.WaitAsync(TimeSpan.FromSeconds(30), ct); }
         catch (TimeoutException) { log.LogWarning("Image job {JobId} did not stop within 30 s of cancellation", id); }
@@ -226,12 +248,34 @@ public sealed class ImageJobs(DiffusionService service, IOptions<DiffusionOption
         foreach (var job in _jobs.Values)
             if (job.Finished is { } f && now - f > o.JobRetention) Drop(job);
         var finished = _jobs.Values.Where(j => j.IsFinished).OrderBy(j => j.Finished).ToList();
-        for (var i = 0; _jobs.Count >= o.MaxJobs && i < finished.Count; i++) Drop(finished[i]);
+        var bytes = finished.Sum(j => j.RetainedBytes);
+        for (var i = 0; (_jobs.Count >= o.MaxJobs || bytes > o.MaxRetainedBytes) && i < finished.Count; i++)
+        {
+            bytes -= finished[i].RetainedBytes;
+            Drop(finished[i]);
+        }
     }
 
-    private void Drop(ImageJob job)
+    // The job's CancellationTokenSource is not disposed: it has no timer, and a concurrent CancelAsync must not throw.
+    private void Drop(ImageJob job) => _jobs.TryRemove(job.Id, out _);
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Shutdown: cancel every unfinished job and wait for them to stop (at most ShutdownTimeout, or until the host gives up).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_jobs.TryRemove(job.Id, out _)) job.Cancellation.Dispose();
+        var running = _jobs.Values.Where(j => !j.IsFinished).ToList();
+        if (running.Count == 0) return;
+        log.LogInformation("Stopping: cancelling {Count} image job(s)", running.Count);
+        foreach (var job in running) await job.Cancellation.CancelAsync();
+        try
+        {
+            await Task.WhenAll(running.Select(j => j.Completion)).WaitAsync(options.Value.ShutdownTimeout, cancellationToken);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            log.LogWarning("{Count} image job(s) had not stopped when shutdown went on", running.Count(j => !j.Completion.IsCompleted));
+        }
     }
 
     public void Dispose()

@@ -23,6 +23,11 @@ public sealed record ImagePlan(
     int PreviewEvery)
 {
     public IEnumerable<long> Seeds => Enumerable.Range(0, N).Select(i => Seed + i);
+
+    /// <summary>The parameters reported with the images: the plan, and the timesteps actually run.</summary>
+    public ImageGenerationParameters ToParameters(IReadOnlyList<int> timesteps) =>
+        new(Model.Id, Prompt, NegativePrompt, Width, Height, Steps, GuidanceScale, Scheduler, Seed, Seeds.ToList(), N, Strength,
+            InitImage is not null, timesteps);
 }
 
 /// <summary>
@@ -58,10 +63,9 @@ public static class ImageRequestValidation
         if (r.Size is { } size) ParseSize(size, o);
     }
 
-    /// <summary>Everything, with the model's defaults: the plan to run.</summary>
+    /// <summary>Everything, with the model's defaults: the plan to run. <see cref="CheckFields"/> must have passed.</summary>
     public static ImagePlan Plan(ImageGenerationRequest r, ModelDescriptor model, DiffusionModel loaded, DiffusionOptions o, ImageLimits limits)
     {
-        CheckFields(r, o);
         var (width, height) = r.Size is { } size && !size.Equals("auto", StringComparison.OrdinalIgnoreCase)
             ? ParseSize(size, o)
             : (loaded.DefaultWidth, loaded.DefaultHeight);
@@ -78,7 +82,7 @@ public static class ImageRequestValidation
         if (!string.IsNullOrEmpty(r.InitImage))
         {
             if (loaded.VaeEncoder is null) throw new InvalidRequestException("init_image", $"Model '{model.Id}' has no vae_encoder, so it cannot do img2img.");
-            init = DiffusionImages.DecodeResized(DecodeBase64(r.InitImage), width, height, limits, "init_image");
+            init = DiffusionImages.DecodeResized(ImagePayload.FromBase64(r.InitImage, "init_image", limits), width, height, limits, "init_image");
             strength = r.Strength ?? o.DefaultStrength;
         }
         var previewEvery = r.PreviewEvery ?? Math.Max(1, (int)Math.Ceiling(steps / (double)Math.Max(1, o.DefaultPreviews)));
@@ -99,19 +103,5 @@ public static class ImageRequestValidation
             throw new InvalidRequestException("size", $"width and height must be between {o.MinSide} and {o.MaxSide} ({w}x{h} is not).");
         if ((long)w * h > o.MaxPixels) throw new InvalidRequestException("size", $"{w}x{h} is more than the {o.MaxPixels} pixels allowed.");
         return (w, h);
-    }
-
-    private static byte[] DecodeBase64(string text)
-    {
-        var comma = text.StartsWith("data:", StringComparison.OrdinalIgnoreCase) ? text.IndexOf(',') : -1;
-        var payload = comma >= 0 ? text[(comma + 1)..] : text;
-        try
-        {
-            return Convert.FromBase64String(payload.Trim());
-        }
-        catch (FormatException)
-        {
-            throw new InvalidRequestException("init_image", "init_image must be base64 (optionally a data: URL).");
-        }
     }
 }

@@ -22,11 +22,11 @@ public static class LatentPreview
     };
     private static readonly float[] Sd15Bias = [-0.0068f, -0.0256f, -0.0303f];
 
-    public static RgbImage Make(DiffusionModel model, float[] x0, int channels, int height, int width)
+    public static RgbImage Make(DiffusionModel model, float[] x0, int channels, int height, int width, CancellationToken ct = default)
     {
         if (height * width <= VaeLatentArea)
         {
-            var decoded = VaeDecode.Run(model, x0, channels, height, width);
+            var decoded = VaeDecode.Run(model, x0, channels, height, width, ct);
             return VaeDecode.ToImage(decoded, width * model.VaeScaleFactor, height * model.VaeScaleFactor);
         }
         return Linear(x0, channels, height, width);

@@ -28,9 +28,6 @@ public sealed class PipelineTimings
 /// </summary>
 public static class SdPipeline
 {
-    public static int LatentLength(DiffusionModel model, int width, int height) =>
-        model.LatentChannels * (height / model.VaeScaleFactor) * (width / model.VaeScaleFactor);
-
     /// <summary>diffusers img2img: the index of the first step run for a strength.</summary>
     public static int StartIndex(int steps, double strength)
     {
@@ -42,13 +39,14 @@ public static class SdPipeline
     public static float[] Denoise(
         DiffusionModel model, TextEmbeddings text, DenoiseRequest request, INoiseSource noise,
         PipelineTimings timings, CancellationToken ct, Action<DenoiseStep>? onStep = null,
-        Action<int, float[], float[]>? trace = null)
+        Action<int, float[], float[]>? trace = null, IDiffusionScheduler? scheduler = null)
     {
         var c = model.LatentChannels;
         var h = request.Height / model.VaeScaleFactor;
         var w = request.Width / model.VaeScaleFactor;
         var count = c * h * w;
-        var scheduler = SchedulerCatalog.Create(request.Scheduler, model.Scheduler, request.Steps);
+        // A fresh scheduler per image (DPM-Solver multistep keeps state); the caller may pass the one it made.
+        scheduler ??= SchedulerCatalog.Create(request.Scheduler, model.Scheduler, request.Steps);
         var start = request.InitLatents is null ? 0 : StartIndex(request.Steps, request.Strength);
         var initial = noise.Next(count);
         float[] latents;
@@ -70,7 +68,7 @@ public static class SdPipeline
             ct.ThrowIfCancellationRequested();
             var input = scheduler.ScaleModelInput(latents, i);
             var sw = Stopwatch.StartNew();
-            var raw = UnetDenoise.RunRaw(model, input, scheduler.Timesteps[i], text, c, h, w);
+            var raw = UnetDenoise.RunRaw(model, input, scheduler.Timesteps[i], text, c, h, w, ct);
             timings.Unet += sw.Elapsed;
             timings.UnetRuns++;
             var eps = text.Guided ? UnetDenoise.Guide(raw, count, request.GuidanceScale) : raw;
@@ -83,7 +81,7 @@ public static class SdPipeline
                 onStep(new DenoiseStep(i - start + 1, total, () =>
                 {
                     var pw = Stopwatch.StartNew();
-                    var preview = LatentPreview.Make(model, x0, c, h, w);
+                    var preview = LatentPreview.Make(model, x0, c, h, w, ct);
                     timings.Vae += pw.Elapsed;
                     return preview;
                 }));
@@ -93,20 +91,31 @@ public static class SdPipeline
     }
 
     /// <summary>Final latents to the RGB image.</summary>
-    public static RgbImage Decode(DiffusionModel model, float[] latents, int width, int height, PipelineTimings timings)
+    public static RgbImage Decode(DiffusionModel model, float[] latents, int width, int height, PipelineTimings timings, CancellationToken ct = default)
     {
         var sw = Stopwatch.StartNew();
-        var decoded = VaeDecode.Run(model, latents, model.LatentChannels, height / model.VaeScaleFactor, width / model.VaeScaleFactor);
+        var decoded = VaeDecode.Run(model, latents, model.LatentChannels, height / model.VaeScaleFactor, width / model.VaeScaleFactor, ct);
         timings.Vae += sw.Elapsed;
         return VaeDecode.ToImage(decoded, width, height);
     }
 
     /// <summary>The text encoder stage, timed.</summary>
-    public static TextEmbeddings EncodePrompts(DiffusionModel model, string prompt, string negativePrompt, double guidance, PipelineTimings timings)
+    public static TextEmbeddings EncodePrompts(DiffusionModel model, string prompt, string negativePrompt, double guidance, PipelineTimings timings,
+        CancellationToken ct = default)
     {
         var sw = Stopwatch.StartNew();
-        var ids = DiffusionTokenize.Batch(model, prompt, negativePrompt, guided: guidance > 1.0);
-        var result = TextEncode.Run(model, ids);
+        var promptIds = DiffusionTokenize.Tokenize(model.Tokenizer, prompt, model.MaxTokens);
+        timings.TextEncode += sw.Elapsed;
+        return EncodePrompts(model, promptIds, negativePrompt, guidance, timings, ct);
+    }
+
+    /// <summary>The text encoder stage for a prompt already tokenized (<see cref="DiffusionTokenize.Tokenize"/>), timed.</summary>
+    public static TextEmbeddings EncodePrompts(DiffusionModel model, long[] promptIds, string negativePrompt, double guidance, PipelineTimings timings,
+        CancellationToken ct = default)
+    {
+        var sw = Stopwatch.StartNew();
+        var ids = DiffusionTokenize.Batch(model, promptIds, negativePrompt, guided: guidance > 1.0);
+        var result = TextEncode.Run(model, ids, ct);
         timings.TextEncode += sw.Elapsed;
         return result;
     }

@@ -11,13 +11,12 @@ public sealed record TextEmbeddings(float[] Data, int Batch, int Sequence, int D
 /// <summary>Stage 2: one text encoder run over all the prompts (ids as the session's dtype: int32 in diffusers' export).</summary>
 public static class TextEncode
 {
-    public static TextEmbeddings Run(DiffusionModel model, IReadOnlyList<long[]> ids)
+    public static TextEmbeddings Run(DiffusionModel model, IReadOnlyList<long[]> ids, CancellationToken ct = default)
     {
         var seq = ids[0].Length;
         var flat = ids.SelectMany(x => x).ToArray();
         using var input = Tensors.Ids(model.TextEncoder, model.TextInput, flat, ids.Count, seq);
-        using var outputs = model.TextEncoder.Run(new Microsoft.ML.OnnxRuntime.RunOptions(), [model.TextInput], [input], [model.TextOutput]);
-        var shape = Tensors.Shape(outputs[0]);
-        return new TextEmbeddings(Tensors.ToFloats(outputs[0]), (int)shape[0], (int)shape[1], (int)shape[2]);
+        var output = SessionRun.Floats(model.TextEncoder, [model.TextInput], [input], [model.TextOutput], ct)[0];
+        return new TextEmbeddings(output.Data, (int)output.Shape[0], (int)output.Shape[1], (int)output.Shape[2]);
     }
 }

@@ -12,7 +12,8 @@ namespace MultimodalHub.Inference.Engines.Diffusion;
 public static class UnetDenoise
 {
     /// <summary>Raw UNet output for the given batch of inputs ([B, C, H, W], B = embeddings batch).</summary>
-    public static float[] RunRaw(DiffusionModel model, float[] modelInput, double timestep, TextEmbeddings text, int channels, int height, int width)
+    public static float[] RunRaw(DiffusionModel model, float[] modelInput, double timestep, TextEmbeddings text, int channels, int height, int width,
+        CancellationToken ct = default)
     {
         var batch = text.Batch;
         var per = modelInput.Length;
@@ -22,17 +23,8 @@ public static class UnetDenoise
         using var sampleValue = Tensors.Float(sample, batch, channels, height, width);
         using var timestepValue = Timestep(names.TimestepType, timestep, batch);
         using var hidden = Tensors.Float(text.Data, text.Batch, text.Sequence, text.Dim);
-        using var runOptions = new RunOptions();
-        using var outputs = model.Unet.Run(runOptions, [names.Sample, names.Timestep, names.EncoderHiddenStates],
-            [sampleValue, timestepValue, hidden], [names.Output]);
-        return Tensors.ToFloats(outputs[0]);
-    }
-
-    /// <summary>Guided noise prediction for one image.</summary>
-    public static float[] Predict(DiffusionModel model, float[] modelInput, double timestep, TextEmbeddings text, double guidance, int channels, int height, int width)
-    {
-        var raw = RunRaw(model, modelInput, timestep, text, channels, height, width);
-        return text.Guided ? Guide(raw, modelInput.Length, guidance) : raw;
+        return SessionRun.Floats(model.Unet, [names.Sample, names.Timestep, names.EncoderHiddenStates],
+            [sampleValue, timestepValue, hidden], [names.Output], ct)[0].Data;
     }
 
     /// <summary>eps_u + g (eps_c - eps_u) from the batch-2 output [uncond; cond].</summary>

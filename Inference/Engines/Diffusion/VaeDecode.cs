@@ -1,4 +1,3 @@
-using Microsoft.ML.OnnxRuntime;
 using MultimodalHub.Inference.Imaging;
 using MultimodalHub.Inference.Runtime;
 
@@ -8,16 +7,13 @@ namespace MultimodalHub.Inference.Engines.Diffusion;
 public static class VaeDecode
 {
     /// <summary>Decoder output [1, 3, H*f, W*f] in about [-1, 1].</summary>
-    public static float[] Run(DiffusionModel model, float[] latents, int channels, int height, int width)
+    public static float[] Run(DiffusionModel model, float[] latents, int channels, int height, int width, CancellationToken ct = default)
     {
         var scaled = new float[latents.Length];
         var inv = 1.0 / model.ScalingFactor;
         for (var i = 0; i < scaled.Length; i++) scaled[i] = (float)(latents[i] * inv);
         using var input = Tensors.Float(scaled, 1, channels, height, width);
-        using var runOptions = new RunOptions();
-        var inputName = model.VaeDecoder.InputNames[0];
-        using var outputs = model.VaeDecoder.Run(runOptions, [inputName], [input], [model.VaeDecoder.OutputNames[0]]);
-        return Tensors.ToFloats(outputs[0]);
+        return SessionRun.Floats(model.VaeDecoder, [model.VaeDecoder.InputNames[0]], [input], [model.VaeDecoder.OutputNames[0]], ct)[0].Data;
     }
 
     /// <summary>CHW float in [-1, 1] to interleaved 8-bit RGB.</summary>

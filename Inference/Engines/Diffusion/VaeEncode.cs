@@ -1,4 +1,3 @@
-using Microsoft.ML.OnnxRuntime;
 using MultimodalHub.Inference.Imaging;
 using MultimodalHub.Inference.Runtime;
 
@@ -7,7 +6,7 @@ namespace MultimodalHub.Inference.Engines.Diffusion;
 /// <summary>Img2img start: RGB to [-1, 1] CHW, vae_encoder, times scaling_factor (diffusion latents).</summary>
 public static class VaeEncode
 {
-    public static float[] Run(DiffusionModel model, RgbImage image)
+    public static float[] Run(DiffusionModel model, RgbImage image, CancellationToken ct = default)
     {
         var encoder = model.VaeEncoder ?? throw new InvalidRequestException("init_image", $"Model '{model.Id}' has no vae_encoder, so it cannot do img2img.");
         var plane = image.Width * image.Height;
@@ -16,9 +15,7 @@ public static class VaeEncode
             for (var c = 0; c < 3; c++)
                 chw[c * plane + i] = image.Pixels[i * 3 + c] / 127.5f - 1f;
         using var input = Tensors.Float(chw, 1, 3, image.Height, image.Width);
-        using var runOptions = new RunOptions();
-        using var outputs = encoder.Run(runOptions, [encoder.InputNames[0]], [input], [encoder.OutputNames[0]]);
-        var latents = Tensors.ToFloats(outputs[0]);
+        var latents = SessionRun.Floats(encoder, [encoder.InputNames[0]], [input], [encoder.OutputNames[0]], ct)[0].Data;
         for (var i = 0; i < latents.Length; i++) latents[i] = (float)(latents[i] * model.ScalingFactor);
         return latents;
     }

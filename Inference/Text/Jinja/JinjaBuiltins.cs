@@ -7,6 +7,16 @@ namespace MultimodalHub.Inference.Text.Jinja;
 /// <summary>Operators, attribute/item access, methods, filters and tests of the interpreter.</summary>
 internal static class JinjaBuiltins
 {
+    /// <summary>Largest string or list (characters or items) that s * n / list * n may build.</summary>
+    private const long MaxRepeatedLength = 1 << 24;
+
+    private static int RepeatCount(int length, long n)
+    {
+        if (n <= 0) return 0;
+        if (length > 0 && n > MaxRepeatedLength / length) throw new JinjaRuntimeException($"repeating {length} items {n} times is too large");
+        return (int)Math.Min(n, MaxRepeatedLength);
+    }
+
     public static object? GetAttribute(object? target, string name)
     {
         switch (target)
@@ -93,8 +103,8 @@ internal static class JinjaBuiltins
                 throw new JinjaRuntimeException($"cannot add {TypeName(a)} and {TypeName(b)}");
             case "-": return Arith(a, b, (x, y) => x - y, (x, y) => x - y);
             case "*":
-                if (a is string s1 && b is long n1) return string.Concat(Enumerable.Repeat(s1, (int)Math.Max(0, n1)));
-                if (a is List<object?> l1 && b is long n2) return Enumerable.Range(0, (int)Math.Max(0, n2)).SelectMany(_ => l1).ToList();
+                if (a is string s1 && b is long n1) return string.Concat(Enumerable.Repeat(s1, RepeatCount(s1.Length, n1)));
+                if (a is List<object?> l1 && b is long n2) return Enumerable.Range(0, RepeatCount(l1.Count, n2)).SelectMany(_ => l1).ToList();
                 return Arith(a, b, (x, y) => x * y, (x, y) => x * y);
             case "/": return ToDouble(a) / ToDouble(b);
             case "//":
@@ -211,7 +221,7 @@ internal static class JinjaBuiltins
             case "int": try { return v is double d ? (long)d : JinjaTemplate.ToLong(v is string s ? s.Trim() : v); } catch (JinjaRuntimeException) { return Arg(0, "default", 0L); }
             case "float": return v is string fs && double.TryParse(fs, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) ? f : IsNumber(v) ? ToDouble(v) : Arg(0, "default", 0.0);
             case "abs": return v is long al ? (object)Math.Abs(al) : Math.Abs(ToDouble(v));
-            case "round": return Math.Round(ToDouble(v), (int)JinjaTemplate.ToLong(Arg(0, "precision", 0L)), MidpointRounding.ToEven);
+            case "round": return Math.Round(ToDouble(v), (int)Math.Clamp(JinjaTemplate.ToLong(Arg(0, "precision", 0L)), 0, 15), MidpointRounding.ToEven);
             case "first": { var items = Iterate(v); return items.Count > 0 ? items[0] : Undefined.Instance; }
             case "last": { var items = Iterate(v); return items.Count > 0 ? items[^1] : Undefined.Instance; }
             case "list": return Iterate(v).ToList();
@@ -234,7 +244,9 @@ internal static class JinjaBuiltins
             case "tojson":
             {
                 var indent = Arg(0, "indent");
-                return ToJson(v, indent is null or Undefined ? null : (int)JinjaTemplate.ToLong(indent));
+                long? n = indent is null or Undefined ? null : JinjaTemplate.ToLong(indent);
+                if (n is < 0 or > 64) throw new JinjaRuntimeException($"tojson indent must be between 0 and 64, not {n}");
+                return ToJson(v, (int?)n);
             }
             case "items": return v is Dictionary<string, object?> d2 ? d2.Select(kv => (object?)new List<object?> { kv.Key, kv.Value }).ToList() : throw new JinjaRuntimeException("items needs a dict");
             case "dictsort": return v is Dictionary<string, object?> d3 ? d3.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (object?)new List<object?> { kv.Key, kv.Value }).ToList() : throw new JinjaRuntimeException("dictsort needs a dict");
@@ -263,9 +275,10 @@ internal static class JinjaBuiltins
             }
             case "indent":
             {
-                int width = (int)JinjaTemplate.ToLong(Arg(0, "width", 4L));
+                var width = JinjaTemplate.ToLong(Arg(0, "width", 4L));
+                if (width is < 0 or > 1024) throw new JinjaRuntimeException($"indent width must be between 0 and 1024, not {width}");
                 bool first = Truthy(Arg(1, "first", false));
-                string pad = new(' ', width);
+                string pad = new(' ', (int)width);
                 var lines = Str(v).Split('\n');
                 return string.Join("\n", lines.Select((line, i) => (i == 0 && !first) || line.Length == 0 ? line : pad + line));
             }

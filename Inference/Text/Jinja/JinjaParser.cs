@@ -10,7 +10,24 @@ internal sealed class JinjaParser
     private IReadOnlyList<Tok> _toks = [];
     private int _pos;
 
+    /// <summary>Deepest nesting of expressions and blocks; deeper input is rejected instead of overflowing the stack.</summary>
+    public const int MaxDepth = 256;
+
+    private int _depth;
+
     private JinjaParser(List<Segment> segments) => _segments = segments;
+
+    /// <summary>One level deeper (dispose to come back up); past <see cref="MaxDepth"/> a syntax error.</summary>
+    private DepthGuard Deeper()
+    {
+        if (++_depth > MaxDepth) throw new JinjaSyntaxException($"Template nested more than {MaxDepth} levels deep.");
+        return new DepthGuard(this);
+    }
+
+    private readonly struct DepthGuard(JinjaParser parser) : IDisposable
+    {
+        public void Dispose() => parser._depth--;
+    }
 
     public static IReadOnlyList<Node> Parse(string source)
     {
@@ -23,6 +40,7 @@ internal sealed class JinjaParser
     /// <summary>Parses nodes until a block tag whose keyword is in <paramref name="stops"/> (returned in <paramref name="end"/>), or the end.</summary>
     private List<Node> ParseBody(out string? end, params string[] stops)
     {
+        using var _ = Deeper();
         var nodes = new List<Node>();
         while (_seg < _segments.Count)
         {
@@ -189,6 +207,7 @@ internal sealed class JinjaParser
 
     private Expr ParseNot()
     {
+        using var _ = Deeper();
         if (Peek().IsName("not")) { var t = Next(); return new UnaryExpr("not", ParseNot(), t.Position); }
         return ParseCompare();
     }
@@ -236,6 +255,7 @@ internal sealed class JinjaParser
 
     private Expr ParseUnary(bool withFilters = true)
     {
+        using var _ = Deeper();
         var t = Peek();
         Expr expr = t.Kind == TokKind.Op && t.Text is "-" or "+"
             ? new UnaryExpr(Next().Text, ParseUnary(withFilters: false), t.Position)
@@ -346,7 +366,10 @@ internal sealed class JinjaParser
                 while (Peek().Kind == TokKind.String) s += Next().Text; // adjacent literals concatenate
                 return new Literal(s, t.Position);
             }
-            case TokKind.Int: return new Literal(long.Parse(t.Text, CultureInfo.InvariantCulture), t.Position);
+            case TokKind.Int:
+                return long.TryParse(t.Text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var integer)
+                    ? new Literal(integer, t.Position)
+                    : throw Error(t, $"integer literal {t.Text} is out of range");
             case TokKind.Float: return new Literal(double.Parse(t.Text, CultureInfo.InvariantCulture), t.Position);
             case TokKind.Name:
                 return t.Text switch

@@ -16,6 +16,12 @@ public sealed class JinjaTemplate
     private const int MaxOutputChars = 16 * 1024 * 1024;
     private const int MaxLoopIterations = 1_000_000;
 
+    /// <summary>Nodes + expressions nested while rendering (a real chat template stays under ~50).</summary>
+    private const int MaxEvalDepth = 1024;
+
+    /// <summary>Macro calls nested (recursive macros render nested tool schemas, a few levels deep).</summary>
+    private const int MaxMacroDepth = 256;
+
     private readonly IReadOnlyList<Node> _nodes;
 
     public JinjaTemplate(string source) => _nodes = JinjaParser.Parse(source);
@@ -113,7 +119,28 @@ public sealed class JinjaTemplate
             if (Output.Length > MaxOutputChars) throw new JinjaRuntimeException("template output too large");
         }
 
+        /// <summary>Nodes and expressions being evaluated, nested; macro calls nested.</summary>
+        private int _depth, _macroDepth;
+
+        /// <summary>
+        /// One level deeper: past the limit (a macro calling itself, absurd nesting) a runtime error, and never so
+        /// deep that the thread's stack could overflow (which would end the process).
+        /// </summary>
+        private void Enter()
+        {
+            if (++_depth > MaxEvalDepth) throw new JinjaRuntimeException($"template evaluation nested more than {MaxEvalDepth} levels deep");
+            if (!System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
+                throw new JinjaRuntimeException("template evaluation nested too deeply for the stack");
+        }
+
         private void Exec(Node node)
+        {
+            Enter();
+            try { ExecNode(node); }
+            finally { _depth--; }
+        }
+
+        private void ExecNode(Node node)
         {
             switch (node)
             {
@@ -216,10 +243,15 @@ public sealed class JinjaTemplate
                 var (name, def) = m.Parameters[k];
                 scope[name] = k < args.Count ? args[k] : kwargs.TryGetValue(name, out var kw) ? kw : def is null ? Undefined.Instance : Eval(def);
             }
+            if (++_macroDepth > MaxMacroDepth)
+            {
+                _macroDepth--;
+                throw new JinjaRuntimeException($"macro '{m.Name}' calls nested more than {MaxMacroDepth} deep (does it call itself without end?)");
+            }
             int mark = Output.Length;
             Scopes.Add(scope);
             try { Exec(m.Body); }
-            finally { Scopes.RemoveAt(Scopes.Count - 1); }
+            finally { Scopes.RemoveAt(Scopes.Count - 1); _macroDepth--; }
             string result = Output.ToString(mark, Output.Length - mark);
             Output.Length = mark;
             return result;
@@ -234,6 +266,13 @@ public sealed class JinjaTemplate
 
         // ---- expressions
         private object? Eval(Expr e)
+        {
+            Enter();
+            try { return EvalExpr(e); }
+            finally { _depth--; }
+        }
+
+        private object? EvalExpr(Expr e)
         {
             switch (e)
             {

@@ -49,12 +49,20 @@ internal static class JinjaValues
     };
 
     /// <summary>Python repr(): how values print inside lists and dicts.</summary>
-    public static string Repr(object? v) => v switch
+    public static string Repr(object? v) => Repr(v, 0);
+
+    /// <summary>Deepest nesting of lists/dicts that repr, tojson and == walk (a list that contains itself is infinitely deep).</summary>
+    public const int MaxNesting = 256;
+
+    private static int Deeper(int depth) =>
+        depth < MaxNesting ? depth + 1 : throw new JinjaRuntimeException($"value nested more than {MaxNesting} levels deep (does a list or dict contain itself?)");
+
+    private static string Repr(object? v, int depth) => v switch
     {
         string s => "'" + s.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n") + "'",
-        List<object?> list => "[" + string.Join(", ", list.Select(Repr)) + "]",
-        Dictionary<string, object?> dict => "{" + string.Join(", ", dict.Select(kv => Repr(kv.Key) + ": " + Repr(kv.Value))) + "}",
-        Namespace ns => "<Namespace " + Repr(ns.Values) + ">",
+        List<object?> list => "[" + string.Join(", ", list.Select(x => Repr(x, Deeper(depth)))) + "]",
+        Dictionary<string, object?> dict => "{" + string.Join(", ", dict.Select(kv => Repr(kv.Key, depth) + ": " + Repr(kv.Value, Deeper(depth)))) + "}",
+        Namespace ns => "<Namespace " + Repr(ns.Values, Deeper(depth)) + ">",
         JinjaCallable => "<function>",
         _ => Str(v),
     };
@@ -67,15 +75,17 @@ internal static class JinjaValues
         return r.Contains('.') || r.Contains('E') ? r : r + ".0";
     }
 
-    public static new bool Equals(object? a, object? b)
+    public static new bool Equals(object? a, object? b) => Equals(a, b, 0);
+
+    private static bool Equals(object? a, object? b, int depth)
     {
         if (a is Undefined || b is Undefined) return a is Undefined && b is Undefined;
         if (a is null || b is null) return a is null && b is null;
         if (IsNumber(a) && IsNumber(b)) return ToDouble(a) == ToDouble(b);
         if (a is string sa && b is string sb) return string.Equals(sa, sb, StringComparison.Ordinal);
-        if (a is List<object?> la && b is List<object?> lb) return la.Count == lb.Count && la.Zip(lb).All(p => Equals(p.First, p.Second));
+        if (a is List<object?> la && b is List<object?> lb) return la.Count == lb.Count && la.Zip(lb).All(p => Equals(p.First, p.Second, Deeper(depth)));
         if (a is Dictionary<string, object?> da && b is Dictionary<string, object?> db)
-            return da.Count == db.Count && da.All(kv => db.TryGetValue(kv.Key, out var o) && Equals(kv.Value, o));
+            return da.Count == db.Count && da.All(kv => db.TryGetValue(kv.Key, out var o) && Equals(kv.Value, o, Deeper(depth)));
         return ReferenceEquals(a, b) || a.Equals(b);
     }
 
@@ -116,7 +126,6 @@ internal static class JinjaValues
 
     private static IEnumerable<object?> StringElements(string s)
     {
-        var e = StringInfo.GetTextElementEnumerator(s);
         for (int i = 0; i < s.Length; i += char.IsSurrogatePair(s, i) ? 2 : 1)
             yield return char.IsSurrogatePair(s, i) ? s.Substring(i, 2) : s[i].ToString();
     }
@@ -157,6 +166,7 @@ internal static class JinjaValues
 
     private static void WriteJson(StringBuilder sb, object? v, int? indent, int level)
     {
+        if (level > MaxNesting) Deeper(level);
         switch (v)
         {
             case null or Undefined: sb.Append("null"); break;
@@ -168,7 +178,7 @@ internal static class JinjaValues
             case Dictionary<string, object?> dict:
                 WriteContainer(sb, '{', '}', dict.ToList(), indent, level, (kv, lv) => { WriteJsonString(sb, kv.Key); sb.Append(": "); WriteJson(sb, kv.Value, indent, lv); });
                 break;
-            case Namespace ns: WriteJson(sb, ns.Values, indent, level); break;
+            case Namespace ns: WriteJson(sb, ns.Values, indent, Deeper(level)); break;
             default: WriteJsonString(sb, Str(v)); break;
         }
     }

@@ -53,7 +53,6 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
         var (alphaS0, sigmaS0) = AlphaSigma(_sigmas[index]);
         // alpha_cumprod at this step = alpha_t^2 in the VP parameterisation.
         var (x0, _) = Prediction.FromAlpha(_config.PredictionType, modelOutput, sample, alphaS0 * alphaS0);
-        var last = index == _timesteps.Length - 1;
         var prev = new float[sample.Length];
         var next = _sigmas[index + 1];
         if (next == 0)
@@ -69,7 +68,8 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
             var h = lambdaT - lambdaS0;
             var ratio = sigmaT / sigmaS0;
             var c = alphaT * (Math.Exp(-h) - 1);
-            if (_previousX0 is null || _lowerOrderNums < 1 || last)
+            // The last step (sigma_next = 0, final_sigmas_type "zero") took the branch above: first order there.
+            if (_previousX0 is null || _lowerOrderNums < 1)
             {
                 for (var i = 0; i < prev.Length; i++) prev[i] = (float)(ratio * sample[i] - c * x0[i]);
             }

@@ -10,15 +10,15 @@ public sealed class LcmScheduler : IDiffusionScheduler
     private const double SigmaData = 0.5;
     private readonly SchedulerConfig _config;
     private readonly double[] _alphas;
-    private readonly double _finalAlpha;
     private readonly double[] _timesteps;
 
     public LcmScheduler(SchedulerConfig config, int steps)
     {
         _config = config;
         _alphas = config.AlphasCumprod();
-        _finalAlpha = config.SetAlphaToOne ? 1.0 : _alphas[0];
-        var original = Math.Max(config.OriginalInferenceSteps, steps);
+        var original = config.OriginalInferenceSteps;
+        // diffusers raises here too; the request validation keeps steps within original_inference_steps.
+        if (steps > original) throw new ArgumentOutOfRangeException(nameof(steps), steps, $"LCM takes at most original_inference_steps ({original}) steps.");
         var k = config.NumTrainTimesteps / original;
         var origin = Enumerable.Range(1, original).Select(i => i * k - 1).Reverse().ToArray();
         _timesteps = new double[steps];
@@ -36,8 +36,6 @@ public sealed class LcmScheduler : IDiffusionScheduler
     {
         var t = (int)_timesteps[index];
         var last = index == _timesteps.Length - 1;
-        var prevT = last ? t : (int)_timesteps[index + 1];
-        var aPrev = prevT >= 0 ? _alphas[prevT] : _finalAlpha;
         var (x0, _) = Prediction.FromAlpha(_config.PredictionType, modelOutput, sample, _alphas[t]);
         var scaled = t * _config.TimestepScaling;
         var cSkip = SigmaData * SigmaData / (scaled * scaled + SigmaData * SigmaData);
@@ -45,8 +43,9 @@ public sealed class LcmScheduler : IDiffusionScheduler
         var denoised = new float[sample.Length];
         for (var i = 0; i < denoised.Length; i++) denoised[i] = (float)(cOut * x0[i] + cSkip * sample[i]);
         if (last) return new SchedulerStep(denoised, denoised);
+        // Timesteps are on the original grid (all >= 0): the next one's alpha, never the final alpha.
         var z = noise.Next(sample.Length);
-        return new SchedulerStep(AlphaNoise.Add(denoised, z, aPrev), denoised);
+        return new SchedulerStep(AlphaNoise.Add(denoised, z, _alphas[(int)_timesteps[index + 1]]), denoised);
     }
 
     public float[] AddNoise(float[] original, float[] noise, int index) => AlphaNoise.Add(original, noise, _alphas[(int)_timesteps[index]]);
