@@ -1,3 +1,5 @@
+using MultimodalHub.Inference.Imaging;
+using Microsoft.Extensions.Options;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using MultimodalHub.Contracts;
@@ -21,13 +23,15 @@ public static class ClipEndpoints
         return app;
     }
 
-    internal static async Task<Ok<ClassifyResponse>> Classify(HttpRequest request, ClipEngine engine, CancellationToken ct)
+    internal static async Task<Ok<ClassifyResponse>> Classify(HttpRequest request, ClipEngine engine, IOptions<ImageLimits> limits, CancellationToken ct)
     {
-        var input = request.HasFormContentType ? await FromFormAsync(request, ct) : FromJson(await ReadJsonAsync<ClassifyRequest>(request, ct));
+        var input = request.HasFormContentType
+            ? await FromFormAsync(request, limits.Value, ct)
+            : FromJson(await ReadJsonAsync<ClassifyRequest>(request, ct), limits.Value);
         return TypedResults.Ok(await engine.ClassifyAsync(input, ct));
     }
 
-    internal static async Task<Ok<EmbeddingsResponse>> Embeddings(HttpRequest request, ClipEngine engine, CancellationToken ct)
+    internal static async Task<Ok<EmbeddingsResponse>> Embeddings(HttpRequest request, ClipEngine engine, IOptions<ImageLimits> limits, CancellationToken ct)
     {
         var body = await ReadJsonAsync<EmbeddingsRequest>(request, ct);
         var asBase64 = body.EncodingFormat?.ToLowerInvariant() switch
@@ -44,11 +48,11 @@ public static class ClipEndpoints
         if (body.Images is { Count: > 0 })
         {
             if (hasInput) throw new InvalidRequestException("images", "Give either \"input\" (texts, or images with input_type \"image\") or \"images\", not both.");
-            result = await engine.EmbedImagesAsync(body.Model, ImagesFromBase64(body.Images, "images"), ct);
+            result = await engine.EmbedImagesAsync(body.Model, ImagesFromBase64(body.Images, "images", limits.Value), ct);
         }
         else if (inputType == "image")
         {
-            result = await engine.EmbedImagesAsync(body.Model, ImagesFromBase64(Strings(body.Input, "input"), "input"), ct, "input");
+            result = await engine.EmbedImagesAsync(body.Model, ImagesFromBase64(Strings(body.Input, "input"), "input", limits.Value), ct, "input");
         }
         else
         {
@@ -61,12 +65,14 @@ public static class ClipEndpoints
         return TypedResults.Ok(new EmbeddingsResponse("list", data, result.Model, new EmbeddingUsage(result.Tokens, result.Tokens)));
     }
 
-    private static ClipClassifyInput FromJson(ClassifyRequest body) =>
-        new(ImagesFromBase64(body.Images ?? [], "images"), body.Labels, body.Templates, body.TopK, body.Model);
+    private static ClipClassifyInput FromJson(ClassifyRequest body, ImageLimits limits) =>
+        new(ImagesFromBase64(body.Images ?? [], "images", limits), body.Labels, body.Templates, body.TopK, body.Model);
 
-    private static async Task<ClipClassifyInput> FromFormAsync(HttpRequest request, CancellationToken ct)
+    private static async Task<ClipClassifyInput> FromFormAsync(HttpRequest request, ImageLimits limits, CancellationToken ct)
     {
-        var form = await request.ReadFormAsync(ct);
+        IFormCollection form;
+        try { form = await request.ReadFormAsync(ct); }
+        catch (InvalidDataException e) { throw new InvalidRequestException("body", $"Malformed multipart form: {e.Message}"); }
         var images = new List<ClipImageInput>();
         foreach (var file in form.Files)
         {
@@ -79,7 +85,7 @@ public static class ClipEndpoints
         }
         // Base64 images may also come as text fields.
         foreach (var value in form["images"].Concat(form["image"]))
-            if (!string.IsNullOrWhiteSpace(value)) images.Add(new ClipImageInput(ClipPreprocess.FromBase64(value, $"images[{images.Count}]"), $"images[{images.Count}]"));
+            if (!string.IsNullOrWhiteSpace(value)) images.Add(new ClipImageInput(ImagePayload.FromBase64(value, $"images[{images.Count}]", limits), $"images[{images.Count}]"));
 
         var labels = SplitLabels(form["labels"].Concat(form["label"]).OfType<string>().ToList());
         var templates = SplitTemplates(form["templates"].Concat(form["template"]).OfType<string>().ToList());
@@ -109,8 +115,8 @@ public static class ClipEndpoints
     public static IReadOnlyList<string> SplitTemplates(IReadOnlyList<string> values) =>
         values.Count == 1 ? values[0].Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : values;
 
-    private static IReadOnlyList<ClipImageInput> ImagesFromBase64(IReadOnlyList<string> values, string field) =>
-        values.Select((v, i) => new ClipImageInput(ClipPreprocess.FromBase64(v, $"{field}[{i}]"), $"{field}[{i}]")).ToList();
+    private static IReadOnlyList<ClipImageInput> ImagesFromBase64(IReadOnlyList<string> values, string field, ImageLimits limits) =>
+        values.Select((v, i) => new ClipImageInput(ImagePayload.FromBase64(v, $"{field}[{i}]", limits), $"{field}[{i}]")).ToList();
 
     private static IReadOnlyList<string> Strings(JsonElement? input, string field)
     {
