@@ -15,8 +15,8 @@ public sealed record ImageJobEvent(string Name, string Data);
 /// <summary>
 /// A background image job. Its events are kept in order (so a late subscriber replays them) and the job's state is
 /// readable at any time. Thread-safe. Events are kept as objects and serialized when read, so an image's base64 is
-/// held once (the image event, the completed event and <see cref="Result"/> share the same string); preview events
-/// are dropped when the job finishes.
+/// held once (the image event, the completed event and <see cref="Result"/> share the same string); previews are not
+/// replayed to a subscriber that arrives after the job finished.
 /// </summary>
 public sealed class ImageJob
 {
@@ -125,12 +125,7 @@ public sealed class ImageJob
         TaskCompletionSource changed;
         lock (_lock)
         {
-            if (finish is not null)
-            {
-                finish();
-                // A finished job's previews are of no use to a late subscriber; the images are in the image events.
-                _events.RemoveAll(e => e.Name == "preview");
-            }
+            finish?.Invoke();
             _events.Add((++_seq, name, data));
             changed = _changed;
             _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -138,10 +133,16 @@ public sealed class ImageJob
         changed.TrySetResult();
     }
 
-    /// <summary>Every event from the first, then new ones as they happen, until the final one.</summary>
+    /// <summary>
+    /// Every event from the first, then new ones as they happen, until the final one. A subscriber that arrives after
+    /// the job finished gets no previews (the images are in the image events); one that was reading while it ran gets
+    /// them all, however far behind it is (previews are not removed under a reader's feet).
+    /// </summary>
     public async IAsyncEnumerable<ImageJobEvent> ReadEventsAsync([EnumeratorCancellation] CancellationToken ct)
     {
         long seen = 0;
+        bool late;
+        lock (_lock) late = IsFinished;
         while (true)
         {
             (long Seq, string Name, object Data)[] batch;
@@ -157,7 +158,8 @@ public sealed class ImageJob
                 wait = _changed.Task;
                 finished = IsFinished;
             }
-            foreach (var e in batch) yield return new ImageJobEvent(e.Name, JsonSerializer.Serialize(e.Data, e.Data.GetType(), Json));
+            foreach (var e in batch)
+                if (!(late && e.Name == "preview")) yield return new ImageJobEvent(e.Name, JsonSerializer.Serialize(e.Data, e.Data.GetType(), Json));
             if (finished) yield break;
             await wait.WaitAsync(ct);
         }
