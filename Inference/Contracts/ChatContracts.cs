@@ -9,18 +9,18 @@ namespace MultimodalHub.Contracts;
 /// <summary>Prompting presets: few-shot examples, step-by-step reasoning, or self-consistency (sample k, majority vote).</summary>
 public enum ChatPreset { None, FewShot, StepByStep, SelfConsistency }
 
-/// <summary>POST /v1/chat/completions body.</summary>
-public sealed record ChatCompletionRequest
+/// <summary>
+/// The sampling and streaming fields /v1/chat/completions and /v1/completions share (OpenAI's, plus the hub's
+/// top_k, min_p, repetition_penalty and ignore_eos).
+/// </summary>
+public abstract record GenerationRequest
 {
-    public IReadOnlyList<ChatCompletionMessage>? Messages { get; init; }
     public string? Model { get; init; }
     public double? Temperature { get; init; }
     public double? TopP { get; init; }
     public int? TopK { get; init; }
     public double? MinP { get; init; }
     public int? MaxTokens { get; init; }
-    /// <summary>OpenAI's newer name for max_tokens; either may be given.</summary>
-    public int? MaxCompletionTokens { get; init; }
     /// <summary>A string or an array of strings.</summary>
     [JsonConverter(typeof(StopSequencesConverter))]
     public IReadOnlyList<string>? Stop { get; init; }
@@ -31,13 +31,21 @@ public sealed record ChatCompletionRequest
     public double? PresencePenalty { get; init; }
     public double? FrequencyPenalty { get; init; }
     public double? RepetitionPenalty { get; init; }
+    /// <summary>Hub extension (as in vLLM and llama.cpp's server): keep generating past the model's end-of-sequence
+    /// ids until max_tokens or a stop sequence.</summary>
+    public bool? IgnoreEos { get; init; }
+}
+
+/// <summary>POST /v1/chat/completions body.</summary>
+public sealed record ChatCompletionRequest : GenerationRequest
+{
+    public IReadOnlyList<ChatCompletionMessage>? Messages { get; init; }
+    /// <summary>OpenAI's newer name for max_tokens; either may be given.</summary>
+    public int? MaxCompletionTokens { get; init; }
     /// <summary>Hub extension: a prompting preset.</summary>
     public ChatPreset? Preset { get; init; }
     /// <summary>Hub extension: samples drawn for the self-consistency preset (default 5).</summary>
     public int? SelfConsistencySamples { get; init; }
-    /// <summary>Hub extension (as in vLLM and llama.cpp's server): keep generating past the model's end-of-sequence
-    /// ids until max_tokens or a stop sequence.</summary>
-    public bool? IgnoreEos { get; init; }
     /// <summary>Ignored OpenAI field kept so that clients sending it are accepted.</summary>
     public string? User { get; init; }
 }
@@ -90,27 +98,10 @@ public sealed record ChunkChoice(
 public sealed record ChunkDelta(string? Role = null, string? Content = null);
 
 /// <summary>POST /v1/completions body (raw prompt, no chat template).</summary>
-public sealed record CompletionRequest
+public sealed record CompletionRequest : GenerationRequest
 {
     public string? Prompt { get; init; }
-    public string? Model { get; init; }
-    public double? Temperature { get; init; }
-    public double? TopP { get; init; }
-    public int? TopK { get; init; }
-    public double? MinP { get; init; }
-    public int? MaxTokens { get; init; }
-    [JsonConverter(typeof(StopSequencesConverter))]
-    public IReadOnlyList<string>? Stop { get; init; }
-    public long? Seed { get; init; }
-    public int? N { get; init; }
-    public bool? Stream { get; init; }
-    public StreamOptions? StreamOptions { get; init; }
-    public double? PresencePenalty { get; init; }
-    public double? FrequencyPenalty { get; init; }
-    public double? RepetitionPenalty { get; init; }
     public bool? Echo { get; init; }
-    /// <summary>Hub extension: keep generating past the model's end-of-sequence ids until max_tokens or a stop sequence.</summary>
-    public bool? IgnoreEos { get; init; }
 }
 
 /// <summary>Non-streaming (object "text_completion") and streaming responses of /v1/completions.</summary>

@@ -11,14 +11,14 @@ public static class ChatSample
     {
         if (r.MaxTokens is not null && r.MaxCompletionTokens is not null && r.MaxTokens != r.MaxCompletionTokens)
             throw new InvalidRequestException("max_completion_tokens", "max_tokens and max_completion_tokens differ; give one.");
-        return new SamplingRequest(r.Temperature, r.TopP, r.TopK, r.MinP, r.RepetitionPenalty, r.PresencePenalty, r.FrequencyPenalty,
-            r.MaxCompletionTokens ?? r.MaxTokens, r.Stop, r.Seed, r.MaxCompletionTokens is not null ? "max_completion_tokens" : "max_tokens",
-            r.IgnoreEos);
+        return From(r, r.MaxCompletionTokens ?? r.MaxTokens, r.MaxCompletionTokens is not null ? "max_completion_tokens" : "max_tokens");
     }
 
-    public static SamplingRequest From(CompletionRequest r) =>
-        new(r.Temperature, r.TopP, r.TopK, r.MinP, r.RepetitionPenalty, r.PresencePenalty, r.FrequencyPenalty, r.MaxTokens, r.Stop, r.Seed,
-            IgnoreEos: r.IgnoreEos);
+    public static SamplingRequest From(CompletionRequest r) => From(r, r.MaxTokens, "max_tokens");
+
+    private static SamplingRequest From(GenerationRequest r, int? maxTokens, string maxTokensField) =>
+        new(r.Temperature, r.TopP, r.TopK, r.MinP, r.RepetitionPenalty, r.PresencePenalty, r.FrequencyPenalty, maxTokens, r.Stop, r.Seed,
+            maxTokensField, r.IgnoreEos);
 
     /// <summary>Checks max_tokens against the context window.</summary>
     public static SamplingOptions Resolve(GenerationDefaults defaults, SamplingRequest request, int defaultMax, int contextWindow)
