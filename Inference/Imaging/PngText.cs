@@ -116,7 +116,8 @@ public static class PngText
         return ms.ToArray();
     }
 
-    private static void WriteChunk(Stream output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
+    /// <summary>One PNG chunk: length, type, data, CRC-32 over type and data.</summary>
+    internal static void WriteChunk(Stream output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
     {
         Span<byte> word = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(word, (uint)data.Length);

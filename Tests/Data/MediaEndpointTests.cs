@@ -7,6 +7,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MultimodalHub.Data;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
+using MultimodalHub.Tests.Support;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
@@ -14,41 +15,20 @@ namespace MultimodalHub.Tests.Data;
 public sealed class MediaEndpointTests : IAsyncLifetime
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "hub-data-tests", Guid.NewGuid().ToString("N"));
-    private WebApplication _app = null!;
-    private HttpClient _client = null!;
+    private DataTestHost _host = null!;
 
-    public async ValueTask InitializeAsync()
-    {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseTestServer();
-        builder.Configuration["Data:DatabasePath"] = Path.Combine(_dir, "hub.db");
-        builder.Configuration["Data:BlobPath"] = Path.Combine(_dir, "blobs");
-        builder.Services.AddHubData(builder.Configuration);
-        builder.Services.AddHealthChecks().AddCheck<HubDataHealthCheck>("data");
-        _app = builder.Build();
-        await _app.Services.MigrateHubDataAsync(Ct);
-        _app.MapHubMediaEndpoints();
-        await _app.StartAsync(Ct);
-        _client = _app.GetTestClient();
-    }
+    public async ValueTask InitializeAsync() =>
+        _host = await DataTestHost.StartAsync(b => b.Services.AddHealthChecks().AddCheck<HubDataHealthCheck>("data"), app => app.MapHubMediaEndpoints(), Ct);
 
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.StopAsync(CancellationToken.None);
-        await _app.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 
     [Fact]
     public async Task Serves_images_and_thumbnails_with_sniffed_type_and_caching()
     {
         var png = HubDataHarness.Png(300, 150, SKColors.Red);
-        var image = await _app.Services.GetRequiredService<IBlobStore>().PutAsync(png, Ct);
+        var image = await _host.Services.GetRequiredService<IBlobStore>().PutAsync(png, Ct);
 
-        var original = await _client.GetAsync($"/media/{image.Sha256}", Ct);
+        var original = await _host.Client.GetAsync($"/media/{image.Sha256}", Ct);
         Assert.Equal(HttpStatusCode.OK, original.StatusCode);
         Assert.Equal("image/png", original.Content.Headers.ContentType?.MediaType);
         Assert.Equal(png, await original.Content.ReadAsByteArrayAsync(Ct));
@@ -59,58 +39,58 @@ public sealed class MediaEndpointTests : IAsyncLifetime
         Assert.Equal(TimeSpan.FromDays(365), cache.MaxAge);
         Assert.Contains(cache.Extensions, e => e.Name == "immutable");
 
-        var thumb = await _client.GetAsync($"/media/{image.Sha256}/thumb?size=64", Ct);
+        var thumb = await _host.Client.GetAsync($"/media/{image.Sha256}/thumb?size=64", Ct);
         Assert.Equal("image/webp", thumb.Content.Headers.ContentType?.MediaType);
         Assert.True(thumb.Headers.CacheControl!.Private);
         using var decoded = SKBitmap.Decode(await thumb.Content.ReadAsByteArrayAsync(Ct));
         Assert.Equal((128, 64), (decoded.Width, decoded.Height)); // 64 snaps up to the 128 size
 
-        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/media/{new string('0', 64)}", Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/media/..%2F..%2Fetc%2Fpasswd", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _host.Client.GetAsync($"/media/{new string('0', 64)}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _host.Client.GetAsync("/media/..%2F..%2Fetc%2Fpasswd", Ct)).StatusCode);
     }
 
     [Fact]
     public async Task Thumbnail_sizes_snap_to_a_fixed_set_so_arbitrary_sizes_cache_no_extra_files()
     {
-        var image = await _app.Services.GetRequiredService<IBlobStore>().PutAsync(HubDataHarness.Png(2000, 1000, SKColors.Green), Ct);
+        var image = await _host.Services.GetRequiredService<IBlobStore>().PutAsync(HubDataHarness.Png(2000, 1000, SKColors.Green), Ct);
         foreach (var (requested, expected) in new[] { (17, 128), (129, 256), (200, 256), (256, 256), (300, 512), (1000, 1024), (5000, 1024), (-3, 128) })
         {
-            var response = await _client.GetAsync($"/media/{image.Sha256}/thumb?size={requested}", Ct);
+            var response = await _host.Client.GetAsync($"/media/{image.Sha256}/thumb?size={requested}", Ct);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             using var decoded = SKBitmap.Decode(await response.Content.ReadAsByteArrayAsync(Ct));
             Assert.Equal(expected, decoded.Width);
         }
-        var cachedSizes = Directory.GetDirectories(Path.Combine(_dir, "blobs", "thumbs")).Select(Path.GetFileName).Order().ToList();
+        var cachedSizes = Directory.GetDirectories(Path.Combine(_host.Dir, "blobs", "thumbs")).Select(Path.GetFileName).Order().ToList();
         Assert.Equal(["1024", "128", "256", "512"], cachedSizes);
     }
 
     [Fact]
     public async Task Shared_media_is_served_only_while_the_link_is_active()
     {
-        var blobs = _app.Services.GetRequiredService<IBlobStore>();
-        var runs = _app.Services.GetRequiredService<IRunStore>();
-        var shares = _app.Services.GetRequiredService<IShareService>();
+        var blobs = _host.Services.GetRequiredService<IBlobStore>();
+        var runs = _host.Services.GetRequiredService<IRunStore>();
+        var shares = _host.Services.GetRequiredService<IShareService>();
         var shared = await blobs.PutAsync(HubDataHarness.Png(16, 16, SKColors.Red), Ct);
         var secret = await blobs.PutAsync(HubDataHarness.Png(16, 16, SKColors.Blue), Ct);
         var run = await runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [shared.Sha256]), Ct);
         await runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [secret.Sha256]), Ct);
         var link = await shares.CreateAsync(new([run.Id]), Ct);
 
-        var ok = await _client.GetAsync($"/s/{link.Token}/media/{shared.Sha256}", Ct);
+        var ok = await _host.Client.GetAsync($"/s/{link.Token}/media/{shared.Sha256}", Ct);
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         Assert.Equal("no-store", ok.Headers.CacheControl?.ToString());
-        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"/s/{link.Token}/media/{shared.Sha256}?thumb=32", Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/s/{link.Token}/media/{secret.Sha256}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _host.Client.GetAsync($"/s/{link.Token}/media/{shared.Sha256}?thumb=32", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _host.Client.GetAsync($"/s/{link.Token}/media/{secret.Sha256}", Ct)).StatusCode);
 
         await shares.RevokeAsync(link.Id, ct: Ct);
-        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/s/{link.Token}/media/{shared.Sha256}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _host.Client.GetAsync($"/s/{link.Token}/media/{shared.Sha256}", Ct)).StatusCode);
         Assert.Equal(0, (await shares.ListAsync(ct: Ct)).Single().ViewCount); // media fetches are not page views
     }
 
     [Fact]
     public async Task Health_check_reports_the_store_healthy()
     {
-        var report = await _app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(Ct);
+        var report = await _host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(Ct);
         Assert.Equal(HealthStatus.Healthy, report.Status);
     }
 }

@@ -118,9 +118,9 @@ public static class TestImages
         BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
         BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
         ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
-        Chunk(ms, "IHDR"u8, ihdr);
-        Chunk(ms, "IDAT"u8, [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-        Chunk(ms, "IEND"u8, []);
+        PngText.WriteChunk(ms, "IHDR"u8, ihdr);
+        PngText.WriteChunk(ms, "IDAT"u8, [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        PngText.WriteChunk(ms, "IEND"u8, []);
         return ms.ToArray();
     }
 
@@ -184,18 +184,4 @@ public static class TestImages
         0x02, 0x02, 0x44, 0x01, 0x00,
         0x3B,
     ];
-
-    private static void Chunk(Stream s, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
-    {
-        Span<byte> word = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(word, (uint)data.Length);
-        s.Write(word);
-        s.Write(type);
-        s.Write(data);
-        var crc = new Crc32();
-        crc.Append(type);
-        crc.Append(data);
-        BinaryPrimitives.WriteUInt32BigEndian(word, crc.GetCurrentHashAsUInt32());
-        s.Write(word);
-    }
 }

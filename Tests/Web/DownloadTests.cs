@@ -10,6 +10,7 @@ using MultimodalHub.Data;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Core;
+using MultimodalHub.Tests.Support;
 using MultimodalHub.Web.Hosting;
 
 namespace MultimodalHub.Tests.Web;
@@ -19,32 +20,11 @@ namespace MultimodalHub.Tests.Web;
 public sealed class DownloadTests(InferenceFixture inference) : IClassFixture<InferenceFixture>, IAsyncLifetime
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "hub-download-tests", Guid.NewGuid().ToString("N"));
-    private WebApplication _web = null!;
-    private HttpClient _client = null!;
+    private DataTestHost _web = null!;
 
-    public async ValueTask InitializeAsync()
-    {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseTestServer();
-        builder.Configuration["Data:DatabasePath"] = Path.Combine(_dir, "hub.db");
-        builder.Configuration["Data:BlobPath"] = Path.Combine(_dir, "blobs");
-        builder.Services.AddHubData(builder.Configuration);
-        _web = builder.Build();
-        await _web.Services.MigrateHubDataAsync(Ct);
-        _web.MapHubWebEndpoints();
-        await _web.StartAsync(Ct);
-        _client = _web.GetTestClient();
-    }
+    public async ValueTask InitializeAsync() => _web = await DataTestHost.StartAsync(null, app => app.MapHubWebEndpoints(), Ct);
 
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _web.StopAsync(CancellationToken.None);
-        await _web.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
+    public ValueTask DisposeAsync() => _web.DisposeAsync();
 
     [Fact]
     public async Task Each_image_of_a_batch_downloads_with_exactly_one_parameters_chunk_and_its_own_seed()
@@ -69,7 +49,7 @@ public sealed class DownloadTests(InferenceFixture inference) : IClassFixture<In
 
         foreach (var (sha, seed) in stored)
         {
-            var download = await _client.GetAsync($"/media/{sha}/download?run={run.Id}", Ct);
+            var download = await _web.Client.GetAsync($"/media/{sha}/download?run={run.Id}", Ct);
             Assert.Equal(HttpStatusCode.OK, download.StatusCode);
             Assert.Equal("image/png", download.Content.Headers.ContentType?.MediaType);
             Assert.EndsWith(".png", download.Content.Headers.ContentDisposition?.FileName?.Trim('"'));
@@ -84,7 +64,7 @@ public sealed class DownloadTests(InferenceFixture inference) : IClassFixture<In
     [Fact]
     public async Task Unknown_image_is_404()
     {
-        var response = await _client.GetAsync($"/media/{new string('a', 64)}/download", Ct);
+        var response = await _web.Client.GetAsync($"/media/{new string('a', 64)}/download", Ct);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 

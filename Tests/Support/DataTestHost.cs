@@ -1,0 +1,53 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using MultimodalHub.Data;
+
+namespace MultimodalHub.Tests.Support;
+
+/// <summary>
+/// An in-process web host over a real, freshly migrated SQLite file and blob folder in a temporary directory, with
+/// the endpoints a test maps; deleted again on dispose.
+/// </summary>
+public sealed class DataTestHost : IAsyncDisposable
+{
+    private DataTestHost(string dir, WebApplication app)
+    {
+        Dir = dir;
+        App = app;
+        Client = app.GetTestClient();
+    }
+
+    public string Dir { get; }
+
+    public WebApplication App { get; }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => App.Services;
+
+    public static async Task<DataTestHost> StartAsync(Action<WebApplicationBuilder>? configure, Action<WebApplication> map, CancellationToken ct)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "hub-host-tests", Guid.NewGuid().ToString("N"));
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Configuration["Data:DatabasePath"] = Path.Combine(dir, "hub.db");
+        builder.Configuration["Data:BlobPath"] = Path.Combine(dir, "blobs");
+        builder.Services.AddHubData(builder.Configuration);
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        await app.Services.MigrateHubDataAsync(ct);
+        map(app);
+        await app.StartAsync(ct);
+        return new DataTestHost(dir, app);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync(CancellationToken.None);
+        await App.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(Dir, true); } catch (IOException) { }
+    }
+}
