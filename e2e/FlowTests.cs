@@ -70,7 +70,7 @@ public sealed class FlowTests(PlatformFixture platform)
         await PlatformFixture.WaitInteractiveAsync(page);
         await PlatformFixture.UploadAsync(page, page.GetByTestId("upload-error"), new FilePayload { Name = "notes.png", MimeType = "image/png", Buffer = "this is not an image"u8.ToArray() });
         await Assertions.Expect(page.GetByTestId("upload-error")).ToContainTextAsync("notes.png");
-        var png = await File.ReadAllBytesAsync(Path.Combine(PlatformFixture.RepoRoot, "models", "clip-shapes", "goldens", "image0.png"));
+        var png = await File.ReadAllBytesAsync(Path.Combine(PlatformFixture.RepoRoot, "models", "clip-shapes", "goldens", "image0.png"), TestContext.Current.CancellationToken);
         await page.Locator("input[type=file]").Last.SetInputFilesAsync(new FilePayload { Name = "truncated.png", MimeType = "image/png", Buffer = png[..(png.Length / 3)] });
         await Assertions.Expect(page.GetByTestId("upload-error")).ToContainTextAsync("truncated.png");
         await Assertions.Expect(page.GetByTestId("input-image")).ToHaveCountAsync(0);

@@ -55,7 +55,7 @@ public sealed class DiffusionGoldenTests(SdShapesFixture fx) : IClassFixture<SdS
         foreach (var id in new[] { "p0_ddim", "p1_ddim", "p2_ddim" })
         {
             var c = fx.Case(id);
-            var emb = TextEncode.Run(fx.Model, [SdShapesFixture.Ids(c, "negative_input_ids"), SdShapesFixture.Ids(c, "input_ids")]);
+            var emb = TextEncode.Run(fx.Model, [SdShapesFixture.Ids(c, "negative_input_ids"), SdShapesFixture.Ids(c, "input_ids")], TestContext.Current.CancellationToken);
             var golden = SdShapesFixture.Npy(c, "text_embeddings");
             Assert.Equal(golden.Shape, new long[] { emb.Batch, emb.Sequence, emb.Dim });
             AssertClose(golden.Data, emb.Data, 1e-4, $"{id} text embeddings");
@@ -95,10 +95,10 @@ public sealed class DiffusionGoldenTests(SdShapesFixture fx) : IClassFixture<SdS
         var latents = SdPipeline.Denoise(fx.Model, text, Request(c), noise, timings, TestContext.Current.CancellationToken);
         AssertClose(SdShapesFixture.Npy(c, "final_latents").Data, latents, 1e-3, $"{id} final latents");
 
-        var decoded = VaeDecode.Run(fx.Model, latents, 4, 8, 8);
+        var decoded = VaeDecode.Run(fx.Model, latents, 4, 8, 8, TestContext.Current.CancellationToken);
         var goldenDecoded = SdShapesFixture.Npy(c, "decoded");
         AssertClose(goldenDecoded.Data, decoded, 1e-3, $"{id} decoded");
-        var image = SdPipeline.Decode(fx.Model, latents, 64, 64, timings);
+        var image = SdPipeline.Decode(fx.Model, latents, 64, 64, timings, TestContext.Current.CancellationToken);
         var expected = VaeDecode.ToImage(goldenDecoded.Data, 64, 64);
         var maxDiff = image.Pixels.Zip(expected.Pixels, (a, b) => Math.Abs(a - b)).Max();
         Assert.True(maxDiff <= 2, $"{id}: max pixel difference {maxDiff} > 2/255");

@@ -26,12 +26,12 @@ public sealed class DiffusionPipelineTests(SdShapesFixture fx) : IClassFixture<S
     public void Guidance_at_most_one_runs_the_prompt_alone()
     {
         var timings = new PipelineTimings();
-        var text = SdPipeline.EncodePrompts(fx.Model, "a red circle", "a blue star", 1.0, timings);
+        var text = SdPipeline.EncodePrompts(fx.Model, "a red circle", "a blue star", 1.0, timings, ct: TestContext.Current.CancellationToken);
         Assert.Equal(1, text.Batch);
         var latents = SdPipeline.Denoise(fx.Model, text, new DenoiseRequest("euler", 4, 1.0, 64, 64), new GaussianNoise(3), timings, TestContext.Current.CancellationToken);
         Assert.Equal(4 * 8 * 8, latents.Length);
         Assert.All(latents, v => Assert.True(float.IsFinite(v)));
-        Assert.Equal(2, SdPipeline.EncodePrompts(fx.Model, "a red circle", "", 1.5, timings).Batch);
+        Assert.Equal(2, SdPipeline.EncodePrompts(fx.Model, "a red circle", "", 1.5, timings, ct: TestContext.Current.CancellationToken).Batch);
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public sealed class DiffusionPipelineTests(SdShapesFixture fx) : IClassFixture<S
     {
         using var cts = new CancellationTokenSource();
         var timings = new PipelineTimings();
-        var text = SdPipeline.EncodePrompts(fx.Model, "a red circle", "", 7.5, timings);
+        var text = SdPipeline.EncodePrompts(fx.Model, "a red circle", "", 7.5, timings, ct: TestContext.Current.CancellationToken);
         Assert.ThrowsAny<OperationCanceledException>(() => SdPipeline.Denoise(fx.Model, text, new DenoiseRequest("ddim", 50, 7.5, 64, 64),
             new GaussianNoise(1), timings, cts.Token, step => { if (step.Step == 3) cts.Cancel(); }));
         Assert.Equal(3, timings.UnetRuns);
@@ -69,7 +69,7 @@ public sealed class DiffusionPipelineTests(SdShapesFixture fx) : IClassFixture<S
         // One UNet call on a large latent takes far longer than the 20 ms after which the token fires; the run is
         // terminated inside ORT (RunOptions.Terminate) and surfaces as a cancellation, not an ORT error.
         var timings = new PipelineTimings();
-        var text = SdPipeline.EncodePrompts(fx.Model, "a red circle", "", 7.5, timings);
+        var text = SdPipeline.EncodePrompts(fx.Model, "a red circle", "", 7.5, timings, ct: TestContext.Current.CancellationToken);
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(20));
         var sw = System.Diagnostics.Stopwatch.StartNew();
         Assert.ThrowsAny<OperationCanceledException>(() => SdPipeline.Denoise(fx.Model, text, new DenoiseRequest("euler", 1, 7.5, 2048, 2048),

@@ -21,7 +21,7 @@ public sealed class LayoutAndHomeTests(InferenceFixture inference) : IClassFixtu
         Assert.Equal("light", toggle.GetAttribute("data-theme"));
         toggle.Click();
         Assert.Equal("dark", layout.Find("[data-testid=theme-toggle]").GetAttribute("data-theme"));
-        ctx.JSInterop.VerifyInvoke("hub.setTheme").Arguments.Single().Equals("dark");
+        Assert.Equal("dark", ctx.JSInterop.VerifyInvoke("hub.setTheme").Arguments.Single());
     }
 
     [Fact]
