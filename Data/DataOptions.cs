@@ -26,6 +26,13 @@ public sealed class DataOptions
     /// <summary>Mark runs left queued/running by a previous process as failed when the database is migrated at start.</summary>
     public bool RecoverStaleRunsAtStart { get; set; } = true;
 
+    /// <summary>Images stored (uploaded) but referenced by no run, chat message or vote are deleted once they are this
+    /// old; <c>00:00:00</c> keeps them forever. Default 24 hours.</summary>
+    public TimeSpan UnattachedImageRetention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How often the sweep of unattached images runs (first run one interval after start). Default 1 hour.</summary>
+    public TimeSpan UnattachedImageSweepInterval { get; set; } = TimeSpan.FromHours(1);
+
     internal string ResolvedDatabasePath => Resolve(DatabasePath);
     internal string ResolvedBlobPath => Resolve(BlobPath);
 

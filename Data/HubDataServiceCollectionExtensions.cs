@@ -37,6 +37,7 @@ public static class HubDataServiceCollectionExtensions
         services.TryAddSingleton<IChatStore, ChatStore>();
         services.TryAddSingleton<IStartupRecovery, StartupRecovery>();
         services.AddHostedService<WalCheckpointOnShutdown>();
+        services.AddHostedService<UnattachedImageSweeper>();
         return services;
     }
 

@@ -9,6 +9,8 @@ public sealed class StoredImage
     /// <summary>Sniffed from the bytes (image/png, image/jpeg, image/webp, image/gif, image/bmp), never from the client.</summary>
     public required string MimeType { get; set; }
     public long ByteSize { get; set; }
+    /// <summary>When these bytes were last stored: storing the same image again moves it forward, so the sweep of
+    /// unattached uploads (<see cref="DataOptions.UnattachedImageRetention"/>) never takes an image a page was just given.</summary>
     public DateTimeOffset Created { get; set; }
 
     /// <summary>File extension for the mime type, without dot.</summary>

@@ -33,7 +33,7 @@ internal sealed class BlobStore(
             await using var db = await dbs.CreateDbContextAsync(ct);
             var created = time.GetUtcNow().ToUnixTimeMilliseconds();
             await db.Database.ExecuteSqlInterpolatedAsync(
-                $"""INSERT INTO "Images" ("Sha256", "Width", "Height", "MimeType", "ByteSize", "Created") VALUES ({sha}, {width}, {height}, {mime}, {(long)bytes.Length}, {created}) ON CONFLICT ("Sha256") DO NOTHING""", ct);
+                $"""INSERT INTO "Images" ("Sha256", "Width", "Height", "MimeType", "ByteSize", "Created") VALUES ({sha}, {width}, {height}, {mime}, {(long)bytes.Length}, {created}) ON CONFLICT ("Sha256") DO UPDATE SET "Created" = MAX("Created", excluded."Created")""", ct);
             var image = await db.Images.AsNoTracking().SingleAsync(i => i.Sha256 == sha, ct);
             logger.LogDebug("Stored image {Sha256} ({Mime}, {Width}x{Height}, {Bytes} bytes)", sha, mime, width, height, bytes.Length);
             return image;
@@ -101,7 +101,10 @@ internal sealed class BlobStore(
         return new BlobContent(new MemoryStream(thumb, writable: false), ImageFormats.Webp, thumb.Length);
     }
 
-    public async Task<bool> DeleteIfUnreferencedAsync(string sha256, CancellationToken ct = default)
+    public Task<bool> DeleteIfUnreferencedAsync(string sha256, CancellationToken ct = default) =>
+        DeleteIfUnreferencedAsync(sha256, DateTimeOffset.MaxValue, ct);
+
+    private async Task<bool> DeleteIfUnreferencedAsync(string sha256, DateTimeOffset storedBefore, CancellationToken ct)
     {
         if (!BlobPaths.IsSha256(sha256))
             return false;
@@ -115,7 +118,7 @@ internal sealed class BlobStore(
                 return false;
             // One statement: the reference check and the delete are atomic.
             var deleted = await db.Database.ExecuteSqlInterpolatedAsync($"""
-                DELETE FROM "Images" WHERE "Sha256" = {sha256}
+                DELETE FROM "Images" WHERE "Sha256" = {sha256} AND "Created" < {storedBefore.ToUnixTimeMilliseconds()}
                   AND NOT EXISTS (SELECT 1 FROM "RunImages" WHERE "ImageSha256" = {sha256})
                   AND NOT EXISTS (SELECT 1 FROM "ChatMessages" WHERE "ImageSha256" = {sha256})
                   AND NOT EXISTS (SELECT 1 FROM "AbVotes" WHERE "ImageA" = {sha256} OR "ImageB" = {sha256})
@@ -134,6 +137,29 @@ internal sealed class BlobStore(
         {
             gate.Release();
         }
+    }
+
+    public async Task<int> SweepUnattachedAsync(DateTimeOffset storedBefore, int limit = 500, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        List<string> candidates;
+        await using (var db = await dbs.CreateDbContextAsync(ct))
+        {
+            candidates = await db.Images.AsNoTracking()
+                .Where(i => i.Created < storedBefore
+                            && !db.RunImages.Any(r => r.ImageSha256 == i.Sha256)
+                            && !db.ChatMessages.Any(m => m.ImageSha256 == i.Sha256)
+                            && !db.AbVotes.Any(v => v.ImageA == i.Sha256 || v.ImageB == i.Sha256))
+                .OrderBy(i => i.Created).Select(i => i.Sha256).Take(limit).ToListAsync(ct);
+        }
+        var deleted = 0;
+        foreach (var sha in candidates)
+        {
+            // Checked again inside: a run may have taken the image since the query, or a page stored it again.
+            if (await DeleteIfUnreferencedAsync(sha, storedBefore, ct))
+                deleted++;
+        }
+        return deleted;
     }
 
     /// <summary>Sniffs the format from magic bytes, reads the header for the size, then decodes fully to reject corrupt data.</summary>

@@ -16,6 +16,10 @@ public interface IBlobStore
     Task<BlobContent?> OpenThumbnailAsync(string sha256, int? maxSize = null, CancellationToken ct = default);
     /// <summary>Deletes the row, bytes and thumbnails when no run, chat message or vote references the image.</summary>
     Task<bool> DeleteIfUnreferencedAsync(string sha256, CancellationToken ct = default);
+    /// <summary>Deletes, as <see cref="DeleteIfUnreferencedAsync"/>, up to <paramref name="limit"/> images last stored before
+    /// <paramref name="storedBefore"/> that nothing references (uploads that never became part of a run, chat or vote).
+    /// Returns how many were deleted.</summary>
+    Task<int> SweepUnattachedAsync(DateTimeOffset storedBefore, int limit = 500, CancellationToken ct = default);
 }
 
 /// <summary>Every run of every engine: lifecycle, history listing, gallery, favourites, delete.</summary>

@@ -1,0 +1,92 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using MultimodalHub.Data.Entities;
+using MultimodalHub.Data.Services;
+using MultimodalHub.Tests.Support;
+using SkiaSharp;
+
+namespace MultimodalHub.Tests.Data;
+
+/// <summary>Uploads that never became part of a run, chat or vote are deleted after the retention; nothing else is.</summary>
+public sealed class UnattachedImageSweepTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Sweep_deletes_only_old_images_that_nothing_references()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var hub = await HubDataHarness.StartAsync(clock);
+        var orphan = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), Ct);
+        var input = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Green), Ct);
+        var reuploaded = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), Ct);
+        await hub.Runs.CreateAsync(new NewRun(RunKind.Classify, "clip-shapes", InputImages: [input.Sha256]), Ct);
+        await hub.Blobs.OpenThumbnailAsync(orphan.Sha256, 128, Ct); // a cached thumbnail goes with its image
+
+        clock.Advance(TimeSpan.FromHours(25));
+        var young = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Yellow), Ct);
+        var again = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), Ct); // dropped on a page again
+        Assert.Equal(clock.GetUtcNow().ToUnixTimeMilliseconds(), again.Created.ToUnixTimeMilliseconds());
+
+        var deleted = await hub.Blobs.SweepUnattachedAsync(clock.GetUtcNow() - TimeSpan.FromHours(24), ct: Ct);
+
+        Assert.Equal(1, deleted);
+        Assert.Null(await hub.Blobs.GetAsync(orphan.Sha256, Ct));
+        Assert.Empty(Directory.GetFiles(hub.BlobPath, orphan.Sha256 + ".*", SearchOption.AllDirectories));
+        foreach (var kept in new[] { input, reuploaded, young })
+        {
+            Assert.NotNull(await hub.Blobs.GetAsync(kept.Sha256, Ct));
+            Assert.Single(Directory.GetFiles(hub.BlobPath, kept.Sha256 + ".png", SearchOption.AllDirectories));
+        }
+        Assert.Equal(0, await hub.Blobs.SweepUnattachedAsync(clock.GetUtcNow() - TimeSpan.FromHours(24), ct: Ct));
+    }
+
+    [Fact]
+    public async Task Sweep_works_through_more_images_than_one_batch_and_keeps_chat_and_vote_images()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var hub = await HubDataHarness.StartAsync(clock);
+        var orphans = new List<string>();
+        for (var i = 0; i < 7; i++)
+            orphans.Add((await hub.Blobs.PutAsync(HubDataHarness.Png(4, 4, new SKColor((byte)(10 * (i + 1)), 0, 0)), Ct)).Sha256);
+        var a = await hub.Blobs.PutAsync(HubDataHarness.Png(4, 4, SKColors.White), Ct);
+        var b = await hub.Blobs.PutAsync(HubDataHarness.Png(4, 4, SKColors.Black), Ct);
+        await using (var db = hub.NewContext())
+        {
+            db.AbVotes.Add(new AbVote
+            {
+                Prompt = "a red star", ImageA = a.Sha256, ImageB = b.Sha256, ContenderA = "steps=4", ContenderB = "steps=20",
+                Winner = AbWinner.A, Created = clock.GetUtcNow(),
+            });
+            await db.SaveChangesAsync(Ct);
+        }
+        clock.Advance(TimeSpan.FromDays(2));
+
+        var cutoff = clock.GetUtcNow() - TimeSpan.FromDays(1);
+        Assert.Equal(3, await hub.Blobs.SweepUnattachedAsync(cutoff, limit: 3, Ct));
+        Assert.Equal(3, await hub.Blobs.SweepUnattachedAsync(cutoff, limit: 3, Ct));
+        Assert.Equal(1, await hub.Blobs.SweepUnattachedAsync(cutoff, limit: 3, Ct));
+        foreach (var sha in orphans)
+            Assert.Null(await hub.Blobs.GetAsync(sha, Ct));
+        await using (var db = hub.NewContext())
+            Assert.Equal(new[] { a.Sha256, b.Sha256 }.Order(), (await db.Images.Select(i => i.Sha256).ToListAsync(Ct)).Order());
+    }
+
+    [Fact]
+    public async Task The_app_sweeps_on_its_interval()
+    {
+        await using var host = await DataTestHost.StartAsync(b =>
+        {
+            b.Configuration["Data:UnattachedImageRetention"] = "00:00:00.050";
+            b.Configuration["Data:UnattachedImageSweepInterval"] = "00:00:00.100";
+        }, _ => { }, Ct);
+        var blobs = host.Services.GetRequiredService<IBlobStore>();
+        var image = await blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Orange), Ct);
+
+        using var waited = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        waited.CancelAfter(TimeSpan.FromSeconds(30));
+        while (await blobs.GetAsync(image.Sha256, waited.Token) is not null)
+            await Task.Delay(50, waited.Token);
+        Assert.Empty(Directory.GetFiles(Path.Combine(host.Dir, "blobs"), image.Sha256 + ".*", SearchOption.AllDirectories));
+    }
+}
