@@ -137,3 +137,11 @@ public sealed class InvalidImageException(string message) : Exception(message)
 {
     public string Field { get; init; } = "image";
 }
+
+/// <summary>A run names an input image the store does not have (never stored, or an unused upload swept after
+/// <see cref="DataOptions.UnattachedImageRetention"/>). Map to 400.</summary>
+public sealed class ImageNotStoredException(string sha256)
+    : ArgumentException($"Image {sha256} is not stored (uploads that no run uses are removed after a while): add it again.", "images")
+{
+    public string Sha256 { get; } = sha256;
+}

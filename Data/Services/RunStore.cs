@@ -232,9 +232,9 @@ internal sealed class RunStore(
         if (shas.Count == 0)
             return;
         var distinct = shas.Distinct().ToList();
-        var found = await db.Images.Where(i => distinct.Contains(i.Sha256)).CountAsync(ct);
-        if (found != distinct.Count)
-            throw new ArgumentException("Unknown image id: put the image in the blob store first.", nameof(shas));
+        var found = await db.Images.Where(i => distinct.Contains(i.Sha256)).Select(i => i.Sha256).ToListAsync(ct);
+        if (distinct.Except(found).FirstOrDefault() is { } missing)
+            throw new ImageNotStoredException(missing);
     }
 
     /// <summary>Validates JSON text and stores it compactly; null stays null.</summary>

@@ -162,7 +162,8 @@ public sealed class RunStoreTests
     public async Task Unknown_images_and_bad_json_are_refused()
     {
         await using var hub = await HubDataHarness.StartAsync();
-        await Assert.ThrowsAsync<ArgumentException>(() => hub.Runs.CreateAsync(new(RunKind.Caption, "m", InputImages: [new string('0', 64)]), Ct));
+        var missing = await Assert.ThrowsAsync<ImageNotStoredException>(() => hub.Runs.CreateAsync(new(RunKind.Caption, "m", InputImages: [new string('0', 64)]), Ct));
+        Assert.Equal(new string('0', 64), missing.Sha256);
         await Assert.ThrowsAsync<ArgumentException>(() => hub.Runs.CreateAsync(new(RunKind.Caption, "m", ParametersJson: "{not json"), Ct));
         await using var db = hub.NewContext();
         Assert.Equal(0, await db.Runs.CountAsync(Ct));

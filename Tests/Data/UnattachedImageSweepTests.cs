@@ -1,8 +1,10 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Support;
+using MultimodalHub.Web.Services;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
@@ -70,6 +72,25 @@ public sealed class UnattachedImageSweepTests
             Assert.Null(await hub.Blobs.GetAsync(sha, Ct));
         await using (var db = hub.NewContext())
             Assert.Equal(new[] { a.Sha256, b.Sha256 }.Order(), (await db.Images.Select(i => i.Sha256).ToListAsync(Ct)).Order());
+    }
+
+    [Fact]
+    public async Task A_page_that_uses_a_swept_upload_gets_a_readable_failure_and_the_work_never_runs()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var hub = await HubDataHarness.StartAsync(clock);
+        var upload = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Teal), Ct);
+        clock.Advance(TimeSpan.FromDays(2));
+        Assert.Equal(1, await hub.Blobs.SweepUnattachedAsync(clock.GetUtcNow() - TimeSpan.FromDays(1), ct: Ct));
+
+        var ran = false;
+        var outcome = await new RunRecorder(hub.Runs, NullLogger<RunRecorder>.Instance).ExecuteAsync(
+            new NewRun(RunKind.Classify, "clip-shapes", InputImages: [upload.Sha256]),
+            (_, _) => { ran = true; return Task.FromResult(new RunOutputs()); }, Ct);
+
+        Assert.False(ran);
+        Assert.Equal(RunStatus.Failed, outcome.Status);
+        Assert.StartsWith("An image is no longer stored", outcome.Error);
     }
 
     [Fact]

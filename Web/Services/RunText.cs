@@ -78,6 +78,7 @@ public static class RunText
             => "This engine is not available in the running inference service.",
         MultimodalHub.Web.Client.InferenceProblemException p => p.Field is null ? p.Message : $"{p.Message} (field: {p.Field})",
         MultimodalHub.Data.Services.InvalidImageException i => i.Message,
+        MultimodalHub.Data.Services.ImageNotStoredException => "An image is no longer stored (unused uploads are removed after a while): add it again.",
         RunFailedException f => f.Message,
         _ => "Unexpected error: " + e.Message,
     };
