@@ -1,3 +1,4 @@
+using MultimodalHub.Inference.Runtime;
 using System.Text.Json;
 using MultimodalHub.Inference.Engines.Clip;
 using MultimodalHub.Inference.Imaging;

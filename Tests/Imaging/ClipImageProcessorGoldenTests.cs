@@ -1,3 +1,4 @@
+using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Inference.Imaging;
 using MultimodalHub.Tests.Support;
 

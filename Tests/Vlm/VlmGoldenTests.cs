@@ -1,3 +1,4 @@
+using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Inference.Engines.Vlm;
 using MultimodalHub.Inference.Imaging;
 using MultimodalHub.Inference.Runtime.Generation;

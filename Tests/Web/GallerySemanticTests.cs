@@ -1,3 +1,4 @@
+using MultimodalHub.Inference.Runtime;
 using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
