@@ -47,8 +47,7 @@ public static class ImageCodec
                 default:
                     throw new ImageRejectedException(field, $"The {Name(format)} image could not be decoded ({result}).");
             }
-            var rgb = DropAlpha(rgba.AsSpan(0, length), width, height);
-            return ImageOrientation.Apply(rgb, width, height, codec.EncodedOrigin);
+            return ImageOrientation.Apply(RgbImage.FromRgba(width, height, rgba.AsSpan(0, length)), codec.EncodedOrigin);
         }
         finally
         {
@@ -123,18 +122,6 @@ public static class ImageCodec
             SKCodecResult.Unimplemented => $"This kind of {Name(format)} image is not supported by the decoder.",
             _ => $"The {Name(format)} image is corrupt: its header cannot be read.",
         });
-    }
-
-    private static byte[] DropAlpha(ReadOnlySpan<byte> rgba, int width, int height)
-    {
-        var rgb = new byte[width * height * 3];
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
-        {
-            rgb[j] = rgba[i];
-            rgb[j + 1] = rgba[i + 1];
-            rgb[j + 2] = rgba[i + 2];
-        }
-        return rgb;
     }
 
     private static string Name(ImageFormat format) => format switch

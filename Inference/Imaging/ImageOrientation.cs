@@ -13,9 +13,10 @@ public static class ImageOrientation
         origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
 
     /// <summary>The upright image for RGB pixels stored with the given origin.</summary>
-    public static RgbImage Apply(byte[] rgb, int width, int height, SKEncodedOrigin origin)
+    public static RgbImage Apply(RgbImage stored, SKEncodedOrigin origin)
     {
-        if (origin is SKEncodedOrigin.TopLeft || (int)origin is < 1 or > 8) return new RgbImage(width, height, rgb);
+        if (origin is SKEncodedOrigin.TopLeft || (int)origin is < 1 or > 8) return stored;
+        var (rgb, width, height) = (stored.Pixels, stored.Width, stored.Height);
         var (w, h) = SwapsAxes(origin) ? (height, width) : (width, height);
         var output = new byte[rgb.Length];
         for (var y = 0; y < h; y++)

@@ -13,6 +13,20 @@ public sealed record RgbImage(int Width, int Height, byte[] Pixels)
         for (var i = 0; i < pixels.Length; i += 3) { pixels[i] = r; pixels[i + 1] = g; pixels[i + 2] = b; }
         return new RgbImage(width, height, pixels);
     }
+
+    /// <summary>An image from 8-bit RGBA pixels (straight, or premultiplied and opaque), alpha dropped as PIL's
+    /// convert('RGB') does.</summary>
+    public static RgbImage FromRgba(int width, int height, ReadOnlySpan<byte> rgba)
+    {
+        var rgb = new byte[checked(width * height * 3)];
+        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
+        {
+            rgb[j] = rgba[i];
+            rgb[j + 1] = rgba[i + 1];
+            rgb[j + 2] = rgba[i + 2];
+        }
+        return new RgbImage(width, height, rgb);
+    }
 }
 
 /// <summary>Guard rails applied before and while decoding untrusted bytes (configuration section "Limits:Images").</summary>

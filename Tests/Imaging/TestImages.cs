@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using MultimodalHub.Inference.Imaging;
+using MultimodalHub.Tests.Support;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Imaging;
@@ -24,7 +25,7 @@ public static class TestImages
             case "circle": canvas.DrawCircle(x, y, r, paint); break;
             case "square": canvas.DrawRect(x - r, y - r, 2 * r, 2 * r, paint); break;
             case "triangle":
-                DrawPolygon(canvas, paint, [(x, y - r), (x + r * 0.95f, y + r * 0.8f), (x - r * 0.95f, y + r * 0.8f)]);
+                ShapeScenes.DrawPolygon(canvas, paint, [(x, y - r), (x + r * 0.95f, y + r * 0.8f), (x - r * 0.95f, y + r * 0.8f)]);
                 break;
             case "star":
                 var points = new (float, float)[10];
@@ -34,28 +35,20 @@ public static class TestImages
                     var angle = -Math.PI / 2 + i * Math.PI / 5;
                     points[i] = (x + radius * (float)Math.Cos(angle), y + radius * (float)Math.Sin(angle));
                 }
-                DrawPolygon(canvas, paint, points);
+                ShapeScenes.DrawPolygon(canvas, paint, points);
                 break;
             default: throw new ArgumentException(shape);
         }
         canvas.Flush();
-        var rgba = bitmap.Bytes; // opaque background: premultiplied = straight colours
-        var rgb = new byte[width * height * 3];
-        var random = new Random(seed);
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
-            for (var c = 0; c < 3; c++)
-                rgb[j + c] = (byte)Math.Clamp(rgba[i + c] + (noise > 0 ? random.Next(-noise, noise + 1) : 0), 0, 255);
-        return new RgbImage(width, height, rgb);
-    }
-
-    private static void DrawPolygon(SKCanvas canvas, SKPaint paint, (float X, float Y)[] points)
-    {
-        using var builder = new SKPathBuilder();
-        builder.MoveTo(points[0].X, points[0].Y);
-        foreach (var (px, py) in points.Skip(1)) builder.LineTo(px, py);
-        builder.Close();
-        using var path = builder.Detach();
-        canvas.DrawPath(path, paint);
+        var image = RgbImage.FromRgba(width, height, bitmap.GetPixelSpan()); // opaque background: premultiplied = straight
+        if (noise > 0)
+        {
+            var random = new Random(seed);
+            var rgb = image.Pixels;
+            for (var i = 0; i < rgb.Length; i++)
+                rgb[i] = (byte)Math.Clamp(rgb[i] + random.Next(-noise, noise + 1), 0, 255);
+        }
+        return image;
     }
 
     public static readonly IReadOnlyDictionary<string, SKColor> Colors = new Dictionary<string, SKColor>

@@ -146,13 +146,11 @@ public static class ShapeScenes
             }
         }
         canvas.Flush();
-        var rgba = bitmap.Bytes;
-        var rgb = new byte[width * height * 3];
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3) { rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2]; }
-        return new RgbImage(width, height, rgb);
+        return RgbImage.FromRgba(width, height, bitmap.GetPixelSpan());
     }
 
-    private static void DrawPolygon(SKCanvas canvas, SKPaint paint, (float X, float Y)[] points)
+    /// <summary>Fills the closed polygon through <paramref name="points"/>.</summary>
+    internal static void DrawPolygon(SKCanvas canvas, SKPaint paint, (float X, float Y)[] points)
     {
         using var builder = new SKPathBuilder();
         builder.MoveTo(points[0].X, points[0].Y);
