@@ -35,7 +35,7 @@ public interface IRunStore
     Task<bool> MarkCancelledAsync(long runId, string? timingsJson = null, CancellationToken ct = default);
     /// <summary>The run with its images (ordered by role then position), or null.</summary>
     Task<Run?> GetAsync(long runId, CancellationToken ct = default);
-    /// <summary>Runs newest first.</summary>
+    /// <summary>Runs newest first, without their images (<see cref="GetAsync"/> loads those).</summary>
     Task<Page<Run>> ListAsync(RunQuery query, CancellationToken ct = default);
     /// <summary>Image tiles newest first (outputs and inputs of the runs matching the query).</summary>
     Task<Page<GalleryItem>> ListGalleryAsync(RunQuery query, CancellationToken ct = default);

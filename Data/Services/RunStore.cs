@@ -12,7 +12,8 @@ internal sealed class RunStore(
     ILogger<RunStore> logger) : IRunStore
 {
     private const int MaxTake = 500;
-    private static readonly RunStatus[] Unfinished = [RunStatus.Queued, RunStatus.Running];
+    /// <summary>The statuses a run can still leave (to succeeded, failed or cancelled).</summary>
+    internal static readonly RunStatus[] Unfinished = [RunStatus.Queued, RunStatus.Running];
 
     public async Task<Run> CreateAsync(NewRun request, CancellationToken ct = default)
     {
@@ -66,7 +67,7 @@ internal sealed class RunStore(
         // together, so a run failed meanwhile (e.g. by startup recovery) is never turned into a success.
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var changed = await db.Runs
-            .Where(r => r.Id == runId && (r.Status == RunStatus.Queued || r.Status == RunStatus.Running))
+            .Where(r => r.Id == runId && Unfinished.Contains(r.Status))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.Status, RunStatus.Succeeded)
                 .SetProperty(r => r.Started, r => r.Started ?? now)
@@ -95,7 +96,7 @@ internal sealed class RunStore(
         await using var db = await dbs.CreateDbContextAsync(ct);
         var now = time.GetUtcNow();
         var changed = await db.Runs
-            .Where(r => r.Id == runId && (r.Status == RunStatus.Queued || r.Status == RunStatus.Running))
+            .Where(r => r.Id == runId && Unfinished.Contains(r.Status))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.Status, status)
                 .SetProperty(r => r.Error, error)
@@ -125,11 +126,8 @@ internal sealed class RunStore(
         var items = await runs
             .OrderByDescending(r => r.Created).ThenByDescending(r => r.Id)
             .Skip(Math.Max(0, query.Skip)).Take(Math.Clamp(query.Take, 1, MaxTake))
-            .Include(r => r.Images).ThenInclude(i => i.Image)
-            .AsNoTracking().AsSplitQuery()
+            .AsNoTracking()
             .ToListAsync(ct);
-        foreach (var run in items)
-            run.Images = run.Images.OrderBy(i => i.Role).ThenBy(i => i.Position).ToList();
         return new Page<Run>(items, total);
     }
 

@@ -16,7 +16,7 @@ internal sealed class StartupRecovery(
         await using var db = await dbs.CreateDbContextAsync(ct);
         var now = time.GetUtcNow();
         var recovered = await db.Runs
-            .Where(r => r.Status == RunStatus.Queued || r.Status == RunStatus.Running)
+            .Where(r => RunStore.Unfinished.Contains(r.Status))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.Status, RunStatus.Failed)
                 .SetProperty(r => r.Error, InterruptedError)
