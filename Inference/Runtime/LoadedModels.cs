@@ -20,7 +20,7 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
     public static readonly TimeSpan RetryFailedLoadAfter = TimeSpan.FromSeconds(10);
 
     public bool IsLoaded(string modelId) =>
-        _entries.TryGetValue(modelId, out var e) && e.Loading.IsCompletedSuccessfully;
+        _entries.TryGetValue(modelId, out var e) && e.Loaded;
 
     /// <summary>Get the loaded model, loading it with <paramref name="load"/> on first use. Dispose the lease when done.</summary>
     public async Task<ModelLease<T>> AcquireAsync<T>(ModelDescriptor model, Func<ModelDescriptor, T> load, CancellationToken ct)
@@ -30,7 +30,7 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         {
             // A broken model is not reloaded on every request: its failure is repeated for a while, then the files are tried again.
             if (_failures.TryGetValue(model.Id, out var failed) && _clock.GetUtcNow() - failed.At < RetryFailedLoadAfter) throw failed.Error;
-            var entry = _entries.GetOrAdd(model.Id, _ => new Entry(Task.Run(() => (IDisposable)Load(model, load))));
+            var entry = _entries.GetOrAdd(model.Id, _ => new Entry(() => Task.Run(() => (IDisposable)Load(model, load))));
             IDisposable value;
             try
             {
@@ -98,7 +98,7 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         var count = 0;
         foreach (var (id, entry) in _entries)
         {
-            if (!entry.Loading.IsCompletedSuccessfully) continue;
+            if (!entry.Loaded) continue;
             lock (entry)
             {
                 if (entry.Leases > 0 || now - entry.LastUsed < idle) continue;
@@ -116,13 +116,17 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
     public void Dispose()
     {
         foreach (var entry in _entries.Values)
-            if (entry.Loading.IsCompletedSuccessfully) entry.Loading.Result.Dispose();
+            if (entry.Loaded) entry.Loading.Result.Dispose();
         _entries.Clear();
     }
 
-    private sealed class Entry(Task<IDisposable> loading)
+    private sealed class Entry(Func<Task<IDisposable>> startLoading)
     {
-        public Task<IDisposable> Loading { get; } = loading;
+        // Started on first use, so only the entry that won GetOrAdd loads: ConcurrentDictionary may run the value
+        // factory for racing callers too, and a load started there would build sessions nobody ever disposes.
+        private readonly Lazy<Task<IDisposable>> _loading = new(startLoading);
+        public Task<IDisposable> Loading => _loading.Value;
+        public bool Loaded => _loading.IsValueCreated && _loading.Value.IsCompletedSuccessfully;
         public int Leases;
         public DateTimeOffset LastUsed;
         public bool Disposed;
