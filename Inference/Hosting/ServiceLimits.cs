@@ -28,7 +28,6 @@ public static class ServiceLimits
     public static WebApplicationBuilder AddServiceLimits(this WebApplicationBuilder builder)
     {
         var limits = builder.Configuration.GetSection(ServiceLimitsOptions.Section).Get<ServiceLimitsOptions>() ?? new();
-        builder.Services.Configure<ServiceLimitsOptions>(builder.Configuration.GetSection(ServiceLimitsOptions.Section));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxRequestBytes);
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(f => f.MultipartBodyLengthLimit = limits.MaxRequestBytes);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = limits.ShutdownTimeout);

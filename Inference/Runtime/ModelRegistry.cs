@@ -92,14 +92,8 @@ public sealed class ModelRegistry
 
     public IReadOnlyList<ModelDescriptor> Models => Current.Models;
 
-    /// <summary>Problems with the roots themselves (missing, unreadable).</summary>
-    public IReadOnlyList<string> RootErrors => Current.RootErrors;
-
-    /// <summary>The problem with one root (as listed in <see cref="Roots"/>), or null.</summary>
-    public string? RootError(string root) => Current.RootErrorsByRoot.GetValueOrDefault(root);
-
-    /// <summary>Rescan the roots now.</summary>
-    public void Refresh() => _snapshot = Scan();
+    /// <summary>The problem with one root (as listed in <see cref="Roots"/>: missing, unreadable), or null.</summary>
+    public string? RootError(string root) => Current.RootErrors.GetValueOrDefault(root);
 
     /// <summary>Rescan the roots unless the last scan is younger than maxAge (GET /v1/models is polled; the disk need not be).</summary>
     public void Refresh(TimeSpan maxAge)
@@ -173,7 +167,7 @@ public sealed class ModelRegistry
         }
         foreach (var gone in before?.Values.ToList() ?? [])
             _log.LogInformation("Model {ModelId} is no longer in {Directory}", gone.Id, gone.Directory);
-        return new Snapshot(models, rootErrors.Values.ToList(), _clock.GetUtcNow()) { RootErrorsByRoot = rootErrors };
+        return new Snapshot(models, rootErrors, _clock.GetUtcNow());
     }
 
     /// <summary>Recognise and validate one folder; never throws.</summary>
@@ -221,9 +215,6 @@ public sealed class ModelRegistry
         return f.Read(head) == 2 && head[0] == 0x08 && head[1] is > 0 and < 64;
     }
 
-    private sealed record Snapshot(IReadOnlyList<ModelDescriptor> Models, IReadOnlyList<string> RootErrors, DateTimeOffset ScannedAt)
-    {
-        /// <summary>Root errors keyed by root (for readiness).</summary>
-        public IReadOnlyDictionary<string, string> RootErrorsByRoot { get; init; } = new Dictionary<string, string>();
-    }
+    /// <param name="RootErrors">Problems with the roots themselves, keyed by root.</param>
+    private sealed record Snapshot(IReadOnlyList<ModelDescriptor> Models, IReadOnlyDictionary<string, string> RootErrors, DateTimeOffset ScannedAt);
 }
