@@ -75,6 +75,12 @@ internal sealed class BlobStore(
         return stream is null ? null : new BlobContent(stream, image.MimeType, stream.Length);
     }
 
+    public async Task<StoredBytes?> ReadAllAsync(string sha256, CancellationToken ct = default)
+    {
+        var image = await GetAsync(sha256, ct);
+        return image is null || await ReadFileAsync(image, ct) is not { } bytes ? null : new StoredBytes(bytes, image.MimeType);
+    }
+
     public async Task<BlobContent?> OpenThumbnailAsync(string sha256, int? maxSize = null, CancellationToken ct = default)
     {
         var size = ThumbnailSizes.Snap(maxSize ?? _options.DefaultThumbnailSize);
@@ -85,16 +91,8 @@ internal sealed class BlobStore(
         if (OpenRead(thumbPath) is { } cached)
             return new BlobContent(cached, ImageFormats.Webp, cached.Length);
 
-        byte[] source;
-        try
-        {
-            source = await File.ReadAllBytesAsync(_paths.ImagePath(image.Sha256, image.Extension), ct);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            logger.LogWarning("Image {Sha256} has a row but no file in the blob folder", sha256);
+        if (await ReadFileAsync(image, ct) is not { } source)
             return null;
-        }
         var thumb = MakeThumbnail(source, size);
         await EnsureFileAsync(thumbPath, thumb, ct);
         logger.LogDebug("Generated {Size}px thumbnail for {Sha256}", size, sha256);
@@ -160,6 +158,19 @@ internal sealed class BlobStore(
                 deleted++;
         }
         return deleted;
+    }
+
+    private async Task<byte[]?> ReadFileAsync(StoredImage image, CancellationToken ct)
+    {
+        try
+        {
+            return await File.ReadAllBytesAsync(_paths.ImagePath(image.Sha256, image.Extension), ct);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            logger.LogWarning("Image {Sha256} has a row but no file in the blob folder", image.Sha256);
+            return null;
+        }
     }
 
     /// <summary>Sniffs the format from magic bytes, reads the header for the size, then decodes fully to reject corrupt data.</summary>

@@ -11,6 +11,13 @@ public sealed record BlobContent(Stream Stream, string MimeType, long Length) : 
     public void Dispose() => Stream.Dispose();
 }
 
+/// <summary>A stored image's bytes in memory, for sending it on (e.g. base64 in a JSON request).</summary>
+public sealed record StoredBytes(byte[] Bytes, string MimeType)
+{
+    public string Base64 => Convert.ToBase64String(Bytes);
+    public string DataUrl => $"data:{MimeType};base64,{Base64}";
+}
+
 /// <summary>Input for a new run. Parameters are stored verbatim as JSON.</summary>
 public sealed record NewRun(
     RunKind Kind,

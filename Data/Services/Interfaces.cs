@@ -11,6 +11,8 @@ public interface IBlobStore
     Task<StoredImage> PutAsync(Stream stream, CancellationToken ct = default);
     Task<StoredImage?> GetAsync(string sha256, CancellationToken ct = default);
     Task<BlobContent?> OpenAsync(string sha256, CancellationToken ct = default);
+    /// <summary>The whole image in memory, or null when it is not stored (or its file is gone).</summary>
+    Task<StoredBytes?> ReadAllAsync(string sha256, CancellationToken ct = default);
     /// <summary>A thumbnail (WebP) generated on first request and cached on disk; maxSize is snapped to
     /// <see cref="ThumbnailSizes"/> (smallest of 128/256/512/1024 ≥ maxSize), the longest side is at most that size.</summary>
     Task<BlobContent?> OpenThumbnailAsync(string sha256, int? maxSize = null, CancellationToken ct = default);

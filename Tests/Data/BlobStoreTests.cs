@@ -35,6 +35,24 @@ public sealed class BlobStoreTests
     }
 
     [Fact]
+    public async Task ReadAll_gives_the_stored_bytes_and_null_when_the_image_or_its_file_is_gone()
+    {
+        await using var hub = await HubDataHarness.StartAsync();
+        var jpeg = HubDataHarness.Jpeg(16, 16, SKColors.Navy);
+        var image = await hub.Blobs.PutAsync(jpeg, Ct);
+
+        var stored = await hub.Blobs.ReadAllAsync(image.Sha256, Ct);
+        Assert.NotNull(stored);
+        Assert.Equal(jpeg, stored.Bytes);
+        Assert.Equal("image/jpeg", stored.MimeType);
+        Assert.Equal("data:image/jpeg;base64," + Convert.ToBase64String(jpeg), stored.DataUrl);
+
+        Assert.Null(await hub.Blobs.ReadAllAsync(new string('0', 64), Ct));
+        File.Delete(Directory.GetFiles(hub.BlobPath, image.Sha256 + ".*", SearchOption.AllDirectories).Single());
+        Assert.Null(await hub.Blobs.ReadAllAsync(image.Sha256, Ct));
+    }
+
+    [Fact]
     public async Task Concurrent_puts_of_one_image_store_it_once()
     {
         await using var hub = await HubDataHarness.StartAsync();
