@@ -19,7 +19,7 @@ public static class WebData
         {
             var content = await blobs.OpenAsync(sha256, ct);
             if (content is null) return Results.NotFound();
-            var ext = content.MimeType == "image/png" ? "png" : content.MimeType.Split('/')[^1];
+            var ext = content.MimeType.Split('/')[^1];
             var name = run is { } id ? $"hub-{id}-{sha256[..8]}.{ext}" : $"hub-{sha256[..12]}.{ext}";
             return Results.Stream(content.Stream, content.MimeType, name);
         });

@@ -45,7 +45,7 @@ public sealed class RunRecorder(IRunStore runs, ILogger<RunRecorder> logger)
         catch (Exception e)
         {
             var message = RunText.Describe(e);
-            if (e is RunFailedException or MultimodalHub.Web.Client.InferenceUnavailableException or MultimodalHub.Web.Client.InferenceProblemException or InvalidImageException or ImageNotStoredException)
+            if (RunText.IsExpected(e))
                 logger.LogWarning("{Kind} run {RunId} failed: {Error}", newRun.Kind, runId, message);
             else
                 logger.LogError(e, "{Kind} run {RunId} failed unexpectedly", newRun.Kind, runId);

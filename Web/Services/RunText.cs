@@ -70,6 +70,12 @@ public static class RunText
         _ => kind.ToString().ToLowerInvariant(),
     };
 
+    /// <summary>A failure <see cref="Describe"/> has its own message for (bad input, the service down or refusing):
+    /// expected in normal use, logged as a warning rather than an error.</summary>
+    public static bool IsExpected(Exception e) => e is MultimodalHub.Web.Client.InferenceUnavailableException
+        or MultimodalHub.Web.Client.InferenceProblemException or MultimodalHub.Data.Services.InvalidImageException
+        or MultimodalHub.Data.Services.ImageNotStoredException or RunFailedException;
+
     /// <summary>A readable message for any failure of a page action (never an exception page).</summary>
     public static string Describe(Exception e) => e switch
     {

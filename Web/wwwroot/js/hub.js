@@ -27,14 +27,6 @@ window.hub = {
     document.addEventListener('paste', handler);
     return { dispose: () => document.removeEventListener('paste', handler) };
   },
-  unregister(handle) { handle?.dispose?.(); },
-  // Saves bytes as a file download.
-  download(name, mime, bytes) {
-    const url = URL.createObjectURL(new Blob([bytes], { type: mime }));
-    const a = document.createElement('a');
-    a.href = url; a.download = name; document.body.appendChild(a); a.click(); a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-  },
   copyText(text) { return navigator.clipboard?.writeText(text); },
   scrollToBottom(el) { if (el) el.scrollTop = el.scrollHeight; },
 };
