@@ -63,6 +63,6 @@ public sealed class ChatStopTests(PlatformFixture platform)
         Assert.Equal(stopped, await page.GetByTestId("assistant-message").First.InnerTextAsync());
         Assert.Equal(second, await page.GetByTestId("assistant-message").Nth(1).InnerTextAsync());
         Assert.Empty(await page.Locator("#blazor-error-ui:visible").AllAsync());
-        lock (errors) Assert.DoesNotContain(errors, e => e.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
+        PlatformFixture.AssertNoCspErrors(errors);
     }
 }

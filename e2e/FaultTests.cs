@@ -13,14 +13,7 @@ public sealed class FaultTests
         await platform.InitializeAsync();
         var (context, page, _) = await platform.NewPageAsync();
         await using var __ = context;
-        await page.GotoAsync("/imagine");
-        await PlatformFixture.WaitInteractiveAsync(page);
-        await page.GetByTestId("prompt").FillAsync("a blue star");
-        await page.GetByTestId("steps").FillAsync("150");
-        await page.GetByTestId("steps").PressAsync("Tab");
-        await page.Locator("input[type=range]").EvaluateAsync("i => { i.value = 8; i.dispatchEvent(new Event('input', { bubbles: true })); i.dispatchEvent(new Event('change', { bubbles: true })); }");
-        await page.GetByTestId("generate").ClickAsync();
-        await Assertions.Expect(page.GetByTestId("progress")).ToContainTextAsync("step", new() { Timeout = 60_000 });
+        await StartLongImagineAsync(page, "a blue star");
 
         platform.KillInference();
 
@@ -41,14 +34,7 @@ public sealed class FaultTests
         var (context, page, _) = await platform.NewPageAsync();
         await using (context)
         {
-            await page.GotoAsync("/imagine");
-            await PlatformFixture.WaitInteractiveAsync(page);
-            await page.GetByTestId("prompt").FillAsync("a purple square");
-            await page.GetByTestId("steps").FillAsync("150");
-            await page.GetByTestId("steps").PressAsync("Tab");
-            await page.Locator("input[type=range]").EvaluateAsync("i => { i.value = 8; i.dispatchEvent(new Event('input', { bubbles: true })); i.dispatchEvent(new Event('change', { bubbles: true })); }");
-            await page.GetByTestId("generate").ClickAsync();
-            await Assertions.Expect(page.GetByTestId("progress")).ToContainTextAsync("step", new() { Timeout = 60_000 });
+            await StartLongImagineAsync(page, "a purple square");
 
             // Kill while the page is still open: closing the tab first would end the circuit gracefully, which
             // (correctly) records the run as cancelled before the kill, and this test is about a crash.
@@ -63,5 +49,18 @@ public sealed class FaultTests
             await Assertions.Expect(page2.GetByTestId("run-status").First).ToHaveTextAsync("failed");
             await PlatformFixture.ScreenshotAsync(page2, "fault-web-restart");
         }
+    }
+
+    /// <summary>Starts a long image job on /imagine (150 steps, the range input at 8) and waits until it reports progress.</summary>
+    private static async Task StartLongImagineAsync(IPage page, string prompt)
+    {
+        await page.GotoAsync("/imagine");
+        await PlatformFixture.WaitInteractiveAsync(page);
+        await page.GetByTestId("prompt").FillAsync(prompt);
+        await page.GetByTestId("steps").FillAsync("150");
+        await page.GetByTestId("steps").PressAsync("Tab");
+        await page.Locator("input[type=range]").EvaluateAsync("i => { i.value = 8; i.dispatchEvent(new Event('input', { bubbles: true })); i.dispatchEvent(new Event('change', { bubbles: true })); }");
+        await page.GetByTestId("generate").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("progress")).ToContainTextAsync("step", new() { Timeout = 60_000 });
     }
 }

@@ -31,7 +31,7 @@ public sealed class HomeTests(PlatformFixture platform)
         await page.ReloadAsync();
         await Assertions.Expect(page.GetByTestId("theme-toggle")).ToHaveAttributeAsync("data-theme", "dark");
 
-        Assert.DoesNotContain(errors, e => e.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
+        PlatformFixture.AssertNoCspErrors(errors);
     }
 
     [Fact]

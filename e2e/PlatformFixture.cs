@@ -84,6 +84,13 @@ public sealed class PlatformFixture : IAsyncLifetime
         return (context, page, errors);
     }
 
+    /// <summary>Asserts that no collected console error mentions the Content Security Policy; takes the same lock the
+    /// page's console and page-error handlers use, since they may still be adding entries.</summary>
+    public static void AssertNoCspErrors(List<string> errors)
+    {
+        lock (errors) Assert.DoesNotContain(errors, e => e.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
+    }
+
     /// <summary>Waits until the page's Blazor circuit is live (the layout marks the body after its first interactive render).</summary>
     public static Task WaitInteractiveAsync(IPage page) =>
         page.Locator("body[data-interactive='1']").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached });

@@ -32,7 +32,7 @@ public sealed class ChatModelFixture : IDisposable
 
     public JsonElement Conversation(string name) => Conversations.First(c => c.GetProperty("name").GetString() == name);
 
-    public static int[] Ints(JsonElement e) => e.EnumerateArray().Select(x => x.GetInt32()).ToArray();
+    public static int[] Ints(JsonElement e) => e.Ints();
 
     public GenerationOutput Greedy(IReadOnlyList<IReadOnlyList<int>> prompts, int maxNew, bool useCache = true)
     {

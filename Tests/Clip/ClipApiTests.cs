@@ -95,6 +95,7 @@ public sealed class ClipApiTests(InferenceFixture fixture) : IClassFixture<Infer
         for (var i = 0; i < 6; i++)
         {
             var row = probabilities[i].EnumerateArray().Select(e => e.GetSingle()).ToArray();
+            Assert.Equal(expected[i].Length, row.Length);
             Assert.True(row.Zip(expected[i]).All(p => Math.Abs(p.First - p.Second) <= 1e-3f), $"image{i}");
             Assert.Equal(probs.GetProperty("argmax")[i].GetString(), json.GetProperty("results")[i].GetProperty("labels")[0].GetProperty("label").GetString());
         }
@@ -156,6 +157,7 @@ public sealed class ClipApiTests(InferenceFixture fixture) : IClassFixture<Infer
         var bytes = Convert.FromBase64String(viaImages.GetProperty("data")[0].GetProperty("embedding").GetString()!);
         var b = new float[bytes.Length / 4];
         Buffer.BlockCopy(bytes, 0, b, 0, bytes.Length);
+        Assert.Equal(expected.Length, a.Length);
         Assert.True(a.Zip(expected).All(p => Math.Abs(p.First - p.Second) <= 1e-3f));
         Assert.Equal(a, b);
     }

@@ -35,7 +35,7 @@ public sealed class HubDataHarness : IAsyncDisposable
     public HubDbContext NewContext() => Services.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContext();
 
     /// <summary>Builds the services and migrates. Pass an existing directory to "restart" on the same database.</summary>
-    public static async Task<HubDataHarness> StartAsync(TimeProvider? time = null, string? directory = null, bool migrate = true)
+    public static async Task<HubDataHarness> StartAsync(TimeProvider? time = null, string? directory = null)
     {
         var owns = directory is null;
         directory ??= Path.Combine(Path.GetTempPath(), "hub-data-tests", Guid.NewGuid().ToString("N"));
@@ -51,8 +51,7 @@ public sealed class HubDataHarness : IAsyncDisposable
             services.AddSingleton(time);
         services.AddHubData(configuration);
         var provider = services.BuildServiceProvider();
-        if (migrate)
-            await provider.MigrateHubDataAsync(TestContext.Current.CancellationToken);
+        await provider.MigrateHubDataAsync(TestContext.Current.CancellationToken);
         return new HubDataHarness(directory, provider, owns);
     }
 

@@ -100,6 +100,8 @@ public sealed class DiffusionGoldenTests(SdShapesFixture fx) : IClassFixture<SdS
         AssertClose(goldenDecoded.Data, decoded, 1e-3, $"{id} decoded");
         var image = SdPipeline.Decode(fx.Model, latents, 64, 64, timings, TestContext.Current.CancellationToken);
         var expected = VaeDecode.ToImage(goldenDecoded.Data, 64, 64);
+        Assert.Equal((expected.Width, expected.Height), (image.Width, image.Height));
+        Assert.Equal(expected.Pixels.Length, image.Pixels.Length);
         var maxDiff = image.Pixels.Zip(expected.Pixels, (a, b) => Math.Abs(a - b)).Max();
         Assert.True(maxDiff <= 2, $"{id}: max pixel difference {maxDiff} > 2/255");
         Assert.Equal(20, timings.UnetRuns);

@@ -125,6 +125,8 @@ public sealed class ImagineCommandTests(InferenceFixture fixture) : IClassFixtur
             Assert.Equal("latents", json.GetProperty("noise").GetString());
             var image = ImageCodec.Decode(File.ReadAllBytes(output), new ImageLimits());
             var golden = ImageCodec.Decode(File.ReadAllBytes(SdShapesFixture.Golden("p0_euler_a_image.png")), new ImageLimits());
+            Assert.Equal((golden.Width, golden.Height), (image.Width, image.Height));
+            Assert.Equal(golden.Pixels.Length, image.Pixels.Length);
             Assert.True(image.Pixels.Zip(golden.Pixels, (a, b) => Math.Abs(a - b)).Max() <= 2);
 
             stdout = new StringWriter();

@@ -5,7 +5,8 @@ using MultimodalHub.Tests.Support;
 namespace MultimodalHub.Tests.Diffusion;
 
 /// <summary>Meaning: images generated for "a {colour} {shape}" are recognised as that by the clip-shapes model.</summary>
-public sealed class DiffusionSemanticTests(SdShapesFixture fx) : IClassFixture<SdShapesFixture>
+/// <remarks>The <see cref="ShapesClip"/> judge (two ONNX sessions, 24 label encodings) is built once per class.</remarks>
+public sealed class DiffusionSemanticTests(SdShapesFixture fx, ShapesClip clip) : IClassFixture<SdShapesFixture>, IClassFixture<ShapesClip>
 {
     private static RgbImage LoadPng(string path) => ImageCodec.Decode(File.ReadAllBytes(path), new ImageLimits());
 
@@ -20,7 +21,6 @@ public sealed class DiffusionSemanticTests(SdShapesFixture fx) : IClassFixture<S
     [Fact]
     public void The_judge_agrees_with_the_goldens_labels()
     {
-        using var clip = new ShapesClip();
         var image = LoadPng(Repo.Model("clip-shapes", "goldens", "image0.png"));
         Assert.Equal("red circle", clip.Classify(image));
         // the sd-shapes goldens' own images, with the labels the reference's CLIP gave them
@@ -31,7 +31,6 @@ public sealed class DiffusionSemanticTests(SdShapesFixture fx) : IClassFixture<S
     [Fact]
     public void Generated_shapes_are_classified_as_their_prompt()
     {
-        using var clip = new ShapesClip();
         var total = 0;
         var correct = 0;
         var colourRight = 0;

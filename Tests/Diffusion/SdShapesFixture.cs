@@ -33,7 +33,7 @@ public sealed class SdShapesFixture : IDisposable
 
     public static NpyArray Npy(JsonElement c, string key) => NpyArray.Load(Golden(c.GetProperty("files").GetProperty(key).GetString()!));
 
-    public static long[] Ids(JsonElement c, string key) => c.GetProperty(key).EnumerateArray().Select(e => e.GetInt64()).ToArray();
+    public static long[] Ids(JsonElement c, string key) => c.GetProperty(key).Longs();
 
     public void Dispose()
     {

@@ -20,9 +20,11 @@ public sealed class BadInputCatalogueTests(InferenceFixture fixture) : IClassFix
         public override string ToString() => Name;
     }
 
-    private static byte[] Png(int w, int h) => File.ReadAllBytes(Repo.Model("clip-shapes", "goldens", "image0.png")) is var png && w == 0 ? png : PngClaiming(w, h);
+    /// <summary>A real PNG (the clip-shapes golden image0).</summary>
+    private static byte[] Png() => File.ReadAllBytes(Repo.Model("clip-shapes", "goldens", "image0.png"));
 
-    /// <summary>A real PNG whose IHDR is rewritten (with a correct CRC) to claim w×h.</summary>
+    /// <summary>A real PNG whose IHDR is rewritten (with a correct CRC) to claim w×h; unlike TestImages.PngClaiming it
+    /// keeps the real image data.</summary>
     private static byte[] PngClaiming(int w, int h)
     {
         var png = File.ReadAllBytes(Repo.Model("clip-shapes", "goldens", "image0.png"));
@@ -63,7 +65,7 @@ public sealed class BadInputCatalogueTests(InferenceFixture fixture) : IClassFix
     public static TheoryData<Case> Cases() =>
     [
         // images
-        new Case("truncated PNG upload", "/v1/classify", () => Upload(Png(0, 0)[..60], "a.png", "image/png"), [400], "images", "truncated"),
+        new Case("truncated PNG upload", "/v1/classify", () => Upload(Png()[..60], "a.png", "image/png"), [400], "images", "truncated"),
         new Case("PNG claiming 100000x100000", "/v1/classify", () => Upload(PngClaiming(100_000, 100_000), "big.png", "image/png"), [400, 413], "images", "pixels"),
         new Case("zero-byte file", "/v1/classify", () => Upload([], "empty.png", "image/png"), [400], "images"),
         new Case("text file named .png", "/v1/classify", () => Upload(Encoding.UTF8.GetBytes("hello, I am not a picture"), "note.png", "image/png"), [400], "images"),
@@ -77,12 +79,12 @@ public sealed class BadInputCatalogueTests(InferenceFixture fixture) : IClassFix
         new Case("caption of an http URL", "/v1/caption", () => Json(new { image = "https://example.com/cat.png" }), [400], "image", "not fetched"),
         new Case("init_image that is an http URL", "/v1/images/generations", () => Json(new { prompt = "a red circle", init_image = "https://example.com/cat.png" }), [400], "init_image", "not fetched"),
         new Case("init_image that is not base64", "/v1/images/generations", () => Json(new { prompt = "a red circle", init_image = "data:image/png;base64,%%%" }), [400], "init_image", "base64"),
-        new Case("caption of a truncated PNG", "/v1/caption", () => Json(new { image = DataUrl(Png(0, 0)[..80]) }), [400], "image"),
+        new Case("caption of a truncated PNG", "/v1/caption", () => Json(new { image = DataUrl(Png()[..80]) }), [400], "image"),
         // classify parameters
-        new Case("no labels", "/v1/classify", () => Json(new { images = new[] { DataUrl(Png(0, 0)) }, labels = Array.Empty<string>() }), [400], "labels"),
-        new Case("empty label", "/v1/classify", () => Json(new { images = new[] { DataUrl(Png(0, 0)) }, labels = new[] { "red circle", " " } }), [400], "labels"),
-        new Case("1,001 labels", "/v1/classify", () => Json(new { images = new[] { DataUrl(Png(0, 0)) }, labels = Enumerable.Range(0, 1001).Select(i => $"label {i}").ToArray() }), [400], "labels"),
-        new Case("unknown classify model", "/v1/classify", () => Json(new { images = new[] { DataUrl(Png(0, 0)) }, labels = new[] { "a" }, model = "no-such-model" }), [404], "model"),
+        new Case("no labels", "/v1/classify", () => Json(new { images = new[] { DataUrl(Png()) }, labels = Array.Empty<string>() }), [400], "labels"),
+        new Case("empty label", "/v1/classify", () => Json(new { images = new[] { DataUrl(Png()) }, labels = new[] { "red circle", " " } }), [400], "labels"),
+        new Case("1,001 labels", "/v1/classify", () => Json(new { images = new[] { DataUrl(Png()) }, labels = Enumerable.Range(0, 1001).Select(i => $"label {i}").ToArray() }), [400], "labels"),
+        new Case("unknown classify model", "/v1/classify", () => Json(new { images = new[] { DataUrl(Png()) }, labels = new[] { "a" }, model = "no-such-model" }), [404], "model"),
         // text and numbers
         new Case("1 MB image prompt", "/v1/images/generations", () => Json(new { prompt = Megabyte }), [400], "prompt"),
         new Case("empty image prompt", "/v1/images/generations", () => Json(new { prompt = "  " }), [400], "prompt"),
@@ -134,7 +136,7 @@ public sealed class BadInputCatalogueTests(InferenceFixture fixture) : IClassFix
         if (c.MessagePart is not null) Assert.Contains(c.MessagePart, detail, StringComparison.OrdinalIgnoreCase);
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/readyz", Ct)).StatusCode);
-        var ok = await client.PostAsync("/v1/classify", Classify(DataUrl(Png(0, 0))), Ct);
+        var ok = await client.PostAsync("/v1/classify", Classify(DataUrl(Png())), Ct);
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
     }
 }

@@ -27,7 +27,7 @@ public sealed class VlmFixture : IDisposable
 
     public JsonElement Case(string name) => Cases.First(c => c.GetProperty("name").GetString() == name);
 
-    public static int[] Ints(JsonElement e) => e.EnumerateArray().Select(x => x.GetInt32()).ToArray();
+    public static int[] Ints(JsonElement e) => e.Ints();
 
     public static string File_(string name) => Repo.Model("shapes-vlm", "goldens", name);
 

@@ -47,6 +47,7 @@ public sealed class VlmGoldenTests(VlmFixture f) : IClassFixture<VlmFixture>
         var image = ImageCodec.Decode(File.ReadAllBytes(VlmFixture.File_(c.GetProperty("image").GetString()!)), new ImageLimits());
         var ours = VlmPreprocess.PixelValues(f.Model, image);
         var golden = NpyArray.Load(VlmFixture.File_(c.GetProperty("pixel_values").GetString()!)).Data;
+        Assert.Equal(golden.Length, ours.Length);
         var max = golden.Zip(ours, (a, b) => Math.Abs(a - b)).Max();
         Assert.True(max < 1e-3, $"max |diff| {max}");
     }

@@ -57,6 +57,7 @@ public sealed class GallerySemanticTests(InferenceFixture inference) : IClassFix
 
     private static double Cosine(float[] a, float[] b)
     {
+        Assert.Equal(a.Length, b.Length);
         double dot = 0, na = 0, nb = 0;
         for (var i = 0; i < a.Length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
         return dot / Math.Sqrt(na * nb);

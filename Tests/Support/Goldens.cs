@@ -1,9 +1,8 @@
 using System.Text.Json;
-using MultimodalHub.Tests.Support;
 
-namespace MultimodalHub.Tests.Text;
+namespace MultimodalHub.Tests.Support;
 
-/// <summary>Golden files of the bundled models, parsed once.</summary>
+/// <summary>Golden files of the bundled models, parsed once, and the JSON readers the golden tests share.</summary>
 internal static class Goldens
 {
     public static JsonElement Load(string model, string file) =>
