@@ -20,11 +20,18 @@ public sealed class QuickInProcessConfig : ManualConfig
 
 internal static class BenchModels
 {
-    public static string Dir(string id)
+    /// <summary>The repository's models/ folder: found above the benchmark binary, else above the working directory.</summary>
+    public static string Root { get; } = Path.Combine(
+        (RepoAbove(AppContext.BaseDirectory) ?? RepoAbove(Directory.GetCurrentDirectory()))?.FullName
+        ?? throw new InvalidOperationException("MultimodalHub.sln not found"), "models");
+
+    public static string Dir(string id) => Path.Combine(Root, id);
+
+    private static DirectoryInfo? RepoAbove(string start)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        var dir = new DirectoryInfo(start);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MultimodalHub.sln"))) dir = dir.Parent;
-        return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("MultimodalHub.sln not found"), "models", id);
+        return dir;
     }
 
     public static InferenceSession Session(string path)

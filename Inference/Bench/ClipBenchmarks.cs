@@ -39,7 +39,7 @@ public class ClipBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var models = FindModels();
+        var models = BenchModels.Root;
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Inference:ModelRoots:0"] = models, ["Logging:LogLevel:Default"] = "Warning", ["Inference:AllowSpinning"] = Spinning ? "true" : "false" });
         builder.Services.AddInferenceCore(builder.Configuration);
@@ -78,13 +78,4 @@ public class ClipBenchmarks
 
     [Benchmark(Description = "end-to-end classify (PNG bytes, 6 labels)")]
     public object Classify() => _engine.ClassifyAsync(new ClipClassifyInput(_pngs, _labels), default).GetAwaiter().GetResult();
-
-    private static string FindModels()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MultimodalHub.sln"))) dir = dir.Parent;
-        dir ??= new DirectoryInfo(Directory.GetCurrentDirectory());
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MultimodalHub.sln"))) dir = dir.Parent;
-        return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("MultimodalHub.sln not found"), "models");
-    }
 }

@@ -13,11 +13,8 @@ internal static class SdShapes
 {
     public static DiffusionModel Load()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MultimodalHub.sln"))) dir = dir.Parent;
-        var root = dir?.FullName ?? throw new InvalidOperationException("MultimodalHub.sln not found");
         var threads = int.TryParse(Environment.GetEnvironmentVariable("BENCH_ORT_THREADS"), out var t) ? t : 1;
-        return new DiffusionModel(new ModelDescriptor("sd-shapes", ModelKind.Diffusion, Path.Combine(root, "models", "sd-shapes"), [], null), path =>
+        return new DiffusionModel(new ModelDescriptor("sd-shapes", ModelKind.Diffusion, BenchModels.Dir("sd-shapes"), [], null), path =>
         {
             using var so = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
             return new InferenceSession(path, so);

@@ -19,7 +19,7 @@ public class TokenizerBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        string models = FindModels();
+        string models = BenchModels.Root;
         _clip = TokenizerLoader.Load(Path.Combine(models, "clip-shapes"));
         _byteLevel = TokenizerLoader.Load(Path.Combine(models, "shapes-chat"));
         _text = EnglishText(100_000);
@@ -59,13 +59,6 @@ public class TokenizerBenchmarks
         }
         return sb.ToString();
     }
-
-    internal static string FindModels()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "models", "clip-shapes"))) dir = dir.Parent;
-        return dir is null ? throw new DirectoryNotFoundException("models/ not found above " + AppContext.BaseDirectory) : Path.Combine(dir.FullName, "models");
-    }
 }
 
 /// <summary>The same encodes on freshly loaded tokenizers (empty word caches): first-sight throughput.</summary>
@@ -80,7 +73,7 @@ public class TokenizerColdBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _models = TokenizerBenchmarks.FindModels();
+        _models = BenchModels.Root;
         _text = TokenizerBenchmarks.EnglishText(100_000);
     }
 
