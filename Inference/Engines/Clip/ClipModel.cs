@@ -142,11 +142,7 @@ public sealed class ClipModel : IDisposable
     private static float[][] Rows(OrtValue value)
     {
         var shape = Tensors.Shape(value);
-        var (n, d) = ((int)shape[0], (int)shape[1]);
-        var data = value.GetTensorDataAsSpan<float>();
-        var rows = new float[n][];
-        for (var i = 0; i < n; i++) rows[i] = data.Slice(i * d, d).ToArray();
-        return rows;
+        return ClipTowers.SplitRows(value.GetTensorDataAsSpan<float>(), (int)shape[0], (int)shape[1]);
     }
 
     private static RgbImage[] ProbeImages(ClipImageProcessor processor)
