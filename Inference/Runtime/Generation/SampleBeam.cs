@@ -91,7 +91,7 @@ public static class BeamSearch
             var winner = hypotheses.MaxBy(h => h.Score);
             var best = winner.Eos ? new SequenceResult(winner.Ids, FinishReasons.Stop, true) : new SequenceResult(winner.Ids, FinishReasons.Length, false);
             var timings = new LoopTimings(prompt.Count, best.Ids.Count, prefillMs, decode.Elapsed.TotalMilliseconds, ttft, total.Elapsed.TotalMilliseconds);
-            return new GenerationOutput([best], timings, null, null);
+            return new GenerationOutput([best], timings, null);
         }
         finally
         {
