@@ -28,39 +28,3 @@ public static class VlmEncode
         return SessionRun.Floats(model.Embed, [model.EmbedInput], [input], [model.EmbedOutput], CancellationToken.None)[0].Data;
     }
 }
-
-/// <summary>A small bounded LRU of image features keyed by image hash (an image is encoded once per conversation).</summary>
-public sealed class FeatureCache(int capacity)
-{
-    private readonly LinkedList<(string Key, float[] Features)> _order = new();
-    private readonly Dictionary<string, LinkedListNode<(string Key, float[] Features)>> _map = new();
-    private readonly Lock _lock = new();
-
-    public float[] GetOrAdd(string key, Func<float[]> compute)
-    {
-        lock (_lock)
-        {
-            if (_map.TryGetValue(key, out var node))
-            {
-                _order.Remove(node);
-                _order.AddFirst(node);
-                return node.Value.Features;
-            }
-        }
-        var features = compute();
-        lock (_lock)
-        {
-            if (_map.ContainsKey(key)) return features;
-            _map[key] = _order.AddFirst((key, features));
-            while (_map.Count > capacity)
-            {
-                var last = _order.Last!;
-                _order.RemoveLast();
-                _map.Remove(last.Value.Key);
-            }
-        }
-        return features;
-    }
-
-    public int Count { get { lock (_lock) return _map.Count; } }
-}
