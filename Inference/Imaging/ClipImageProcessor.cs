@@ -158,6 +158,12 @@ public sealed class ClipImageProcessor(ClipImageProcessorConfig config)
         // at the crop's cost (an extreme aspect ratio such as 1x20000 would otherwise resize to 224x4480000).
         var (w, h) = ResizedSize(image.Width, image.Height);
         var (top, left) = CropOffsets(w, h);
+        // Already the resized size: the resize would only copy the crop's pixels (NEAREST still goes on to be rejected there).
+        if (w == image.Width && h == image.Height && Config.Resample != PilFilter.Nearest)
+        {
+            WriteCropped(image, output, top, left);
+            return;
+        }
         long y0 = Math.Max(top, 0), y1 = Math.Min(top + Height, h), x0 = Math.Max(left, 0), x1 = Math.Min(left + Width, w);
         var region = PilResize.ResizeRegion(image, w, h, x0, y0, (int)(x1 - x0), (int)(y1 - y0), Config.Resample);
         WriteCropped(region, output, top - y0, left - x0);

@@ -56,9 +56,8 @@ internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
             _addedPattern = new Regex(string.Join("|", alternatives), RegexOptions.Compiled | RegexOptions.CultureInvariant);
         }
         VocabSize = _idToToken.Count == 0 ? 0 : _idToToken.Keys.Max() + 1;
-        PadId = TokenToId(spec.PadToken ?? "") ?? null;
-        EosId = TokenToId(spec.EosToken ?? "") ?? null;
-        BosId = TokenToId(spec.BosToken ?? "") ?? null;
+        PadId = TokenToId(spec.PadToken ?? "");
+        EosId = TokenToId(spec.EosToken ?? "");
     }
 
     public int VocabSize { get; }
@@ -68,11 +67,6 @@ internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
     public int? ModelMaxLength => _spec.ModelMaxLength;
     public int? PadId { get; }
     public int? EosId { get; }
-    public int? BosId { get; }
-
-    /// <summary>Ids the post-processor adds before / after the text (CLIP: bos / eos; Llama 3: bos; Qwen2: none).</summary>
-    public IReadOnlyList<int> PrefixIds => _spec.PrefixIds;
-    public IReadOnlyList<int> SuffixIds => _spec.SuffixIds;
 
     public int? TokenToId(string token) =>
         _addedByContent.TryGetValue(token, out int a) ? a : _spec.Vocab.TryGetValue(token, out int v) ? v : null;
@@ -90,10 +84,10 @@ internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
         return ids;
     }
 
-    /// <summary>Post-processed ids of at most maxLength: the text's tokens are cut so that the added prefix/suffix always fit.</summary>
-    public IReadOnlyList<int> EncodeTruncated(string text, int maxLength) => EncodeTruncated(text, maxLength, out _);
-
-    /// <summary><see cref="EncodeTruncated(string, int)"/>, saying whether the text's tokens were cut.</summary>
+    /// <summary>
+    /// Post-processed ids of at most maxLength: the text's tokens are cut so that the added prefix/suffix always fit;
+    /// says whether the text's tokens were cut.
+    /// </summary>
     public IReadOnlyList<int> EncodeTruncated(string text, int maxLength, out bool truncated)
     {
         var content = new List<int>();
@@ -143,8 +137,7 @@ internal sealed class BpeTextTokenizer : ITextTokenizer, ITokenBytes
     {
         if (_wordCache.TryGetValue(word, out var cached)) return cached;
         int[] ids;
-        string symbolForm = (_spec.ByteLevel ? ByteLevel.Map(word) : word) + _spec.EndOfWordSuffix;
-        if (_spec.IgnoreMerges && _spec.Vocab.TryGetValue(symbolForm, out int whole)) ids = [whole];
+        if (_spec.IgnoreMerges && _spec.Vocab.TryGetValue((_spec.ByteLevel ? ByteLevel.Map(word) : word) + _spec.EndOfWordSuffix, out int whole)) ids = [whole];
         else ids = [.. _bpe.EncodeToIds(word, considerPreTokenization: false, considerNormalization: false)];
         if (word.Length <= MaxCachedWordLength && _wordCache.TryAdd(word, ids) && Interlocked.Increment(ref _cachedWords) >= MaxCachedWords)
         {

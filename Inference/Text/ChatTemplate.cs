@@ -40,8 +40,8 @@ public sealed class ChatTemplate
     /// <exception cref="JinjaSyntaxException">The template uses syntax the interpreter does not support (the message says where).</exception>
     public static ChatTemplate Load(string modelDirectory)
     {
-        var config = ReadJson(Path.Combine(modelDirectory, "tokenizer_config.json"));
-        var specialMap = ReadJson(Path.Combine(modelDirectory, "special_tokens_map.json"));
+        var config = ModelFiles.ReadJson(Path.Combine(modelDirectory, "tokenizer_config.json"));
+        var specialMap = ModelFiles.ReadJson(Path.Combine(modelDirectory, "special_tokens_map.json"));
         var tokens = new Dictionary<string, object?>();
         foreach (var name in TokenVariables)
             if (TokenizerSpecReader.TokenName(config, specialMap, name) is { } value) tokens[name] = value;
@@ -103,7 +103,7 @@ public sealed class ChatTemplate
         string jinja = Path.Combine(dir, "chat_template.jinja");
         if (File.Exists(jinja)) return File.ReadAllText(jinja);
         if (config is { } c && c.TryGetProperty("chat_template", out var t) && FromValue(t) is { } fromConfig) return fromConfig;
-        if (ReadJson(Path.Combine(dir, "chat_template.json")) is { } j && j.TryGetProperty("chat_template", out var t2)) return FromValue(t2);
+        if (ModelFiles.ReadJson(Path.Combine(dir, "chat_template.json")) is { } j && j.TryGetProperty("chat_template", out var t2)) return FromValue(t2);
         return null;
     }
 
@@ -116,6 +116,4 @@ public sealed class ChatTemplate
             .Select(x => x.GetProperty("template").GetString()).FirstOrDefault(),
         _ => null,
     };
-
-    private static JsonElement? ReadJson(string path) => ModelFiles.ReadJson(path);
 }

@@ -35,8 +35,8 @@ internal static class TokenizerSpecReader
     public static TokenizerSpec Read(string directory)
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Tokenizer folder not found: {directory}");
-        var config = ReadJson(Path.Combine(directory, "tokenizer_config.json"));
-        var specialMap = ReadJson(Path.Combine(directory, "special_tokens_map.json"));
+        var config = Runtime.ModelFiles.ReadJson(Path.Combine(directory, "tokenizer_config.json"));
+        var specialMap = Runtime.ModelFiles.ReadJson(Path.Combine(directory, "special_tokens_map.json"));
         string tokenizerJson = Path.Combine(directory, "tokenizer.json");
         if (File.Exists(tokenizerJson)) return FromTokenizerJson(tokenizerJson, config, specialMap);
         string vocab = Path.Combine(directory, "vocab.json"), merges = Path.Combine(directory, "merges.txt");
@@ -44,11 +44,9 @@ internal static class TokenizerSpecReader
         throw new FileNotFoundException($"No tokenizer in {directory}: expected tokenizer.json, or vocab.json + merges.txt.");
     }
 
-    private static JsonElement? ReadJson(string path) => Runtime.ModelFiles.ReadJson(path);
-
     private static TokenizerSpec FromTokenizerJson(string path, JsonElement? config, JsonElement? specialMap)
     {
-        var root = ReadJson(path)!.Value;
+        var root = Runtime.ModelFiles.ReadJson(path)!.Value;
         var model = root.GetProperty("model");
         string modelType = model.TryGetProperty("type", out var t) ? t.GetString() ?? "BPE" : "BPE";
         if (modelType != "BPE")

@@ -135,7 +135,7 @@ public sealed class ClipGoldenTests(ClipFixture fixture) : IClassFixture<ClipFix
     [Fact]
     public void Text_cache_is_bounded_and_least_recently_used()
     {
-        var cache = new TextEmbeddingCache(2);
+        var cache = new LruCache(2);
         cache.Add("a", [1]);
         cache.Add("b", [2]);
         Assert.True(cache.TryGet("a", out _));

@@ -167,9 +167,9 @@ public sealed class VlmGoldenTests(VlmFixture f) : IClassFixture<VlmFixture>
         for (var k = 1; k <= 16; k *= 2)
         {
             var expected = Enumerable.Range(0, values.Length).Where(i => !double.IsNegativeInfinity(values[i])).OrderByDescending(i => values[i]).Take(k);
-            Assert.Equal(expected, BeamSearch.TopIndices(values, k));
+            Assert.Equal(expected, Ranking.Top<double>(values, k));
         }
-        Assert.Equal([1, 2], BeamSearch.TopIndices([double.NegativeInfinity, 1.0, 0.5], 5));
+        Assert.Equal([1, 2], Ranking.Top<double>([double.NegativeInfinity, 1.0, 0.5], 5));
     }
 
     private (GeneratedChoice Choice, LoopTimings Timings, int Cached) Answer(System.Text.Json.JsonElement turn, float[] features, ConversationCache? conversations,

@@ -20,14 +20,9 @@ public static class ChatSample
         new(r.Temperature, r.TopP, r.TopK, r.MinP, r.RepetitionPenalty, r.PresencePenalty, r.FrequencyPenalty, maxTokens, r.Stop, r.Seed,
             maxTokensField, r.IgnoreEos);
 
-    /// <summary>Checks max_tokens against the context window.</summary>
-    public static SamplingOptions Resolve(GenerationDefaults defaults, SamplingRequest request, int defaultMax, int contextWindow)
-    {
-        var options = SamplingOptions.Resolve(defaults, request, Math.Min(defaultMax, contextWindow / 2), contextWindow);
-        if (options.MaxNewTokens >= contextWindow)
-            throw new InvalidRequestException(request.MaxTokensField, $"{request.MaxTokensField} must be less than the context window ({contextWindow} tokens).");
-        return options;
-    }
+    /// <summary>The engine default is capped at half the context window; max_tokens is checked against the window.</summary>
+    public static SamplingOptions Resolve(GenerationDefaults defaults, SamplingRequest request, int defaultMax, int contextWindow) =>
+        SamplingOptions.Resolve(defaults, request, Math.Min(defaultMax, contextWindow / 2), contextWindow);
 
     /// <summary>One sampler per choice; choice i uses seed + i so that n choices differ yet stay reproducible.</summary>
     public static TokenSampler[] Samplers(SamplingOptions options, int count, int vocabSize) =>

@@ -22,7 +22,7 @@ public sealed class ClipModel : IDisposable
         Processor = processor;
         LogitScale = logitScale;
         MaxTextLength = maxTextLength;
-        TextCache = new TextEmbeddingCache(textCacheEntries);
+        TextCache = new LruCache(textCacheEntries);
     }
 
     public string Id { get; }
@@ -36,7 +36,8 @@ public sealed class ClipModel : IDisposable
     /// <summary>Token positions of the text tower (77 for CLIP).</summary>
     public int MaxTextLength { get; }
 
-    public TextEmbeddingCache TextCache { get; }
+    /// <summary>Recent prompts' normalised text embeddings, keyed by the exact prompt.</summary>
+    public LruCache TextCache { get; }
 
     public static ClipModel Load(ModelDescriptor model, OrtSessionFactory sessions, ClipOptions options, ILogger log)
     {
@@ -142,11 +143,7 @@ public sealed class ClipModel : IDisposable
     private static float[][] Rows(OrtValue value)
     {
         var shape = Tensors.Shape(value);
-        var (n, d) = ((int)shape[0], (int)shape[1]);
-        var data = value.GetTensorDataAsSpan<float>();
-        var rows = new float[n][];
-        for (var i = 0; i < n; i++) rows[i] = data.Slice(i * d, d).ToArray();
-        return rows;
+        return ClipTowers.SplitRows(value.GetTensorDataAsSpan<float>(), (int)shape[0], (int)shape[1]);
     }
 
     private static RgbImage[] ProbeImages(ClipImageProcessor processor)
@@ -195,47 +192,4 @@ public sealed class ClipModel : IDisposable
     }
 
     public void Dispose() => Towers.Dispose();
-}
-
-/// <summary>A bounded least-recently-used cache of normalised text embeddings, keyed by the exact prompt.</summary>
-public sealed class TextEmbeddingCache(int capacity)
-{
-    private readonly Dictionary<string, LinkedListNode<(string Key, float[] Value)>> _map = new(StringComparer.Ordinal);
-    private readonly LinkedList<(string Key, float[] Value)> _order = new();
-    private readonly Lock _lock = new();
-
-    public int Count { get { lock (_lock) return _map.Count; } }
-
-    public bool TryGet(string text, out float[] embedding)
-    {
-        lock (_lock)
-        {
-            if (_map.TryGetValue(text, out var node))
-            {
-                _order.Remove(node);
-                _order.AddFirst(node);
-                embedding = node.Value.Value;
-                return true;
-            }
-        }
-        embedding = [];
-        return false;
-    }
-
-    public void Add(string text, float[] embedding)
-    {
-        if (capacity <= 0) return;
-        lock (_lock)
-        {
-            if (_map.TryGetValue(text, out var existing)) _order.Remove(existing);
-            var node = _order.AddFirst((text, embedding));
-            _map[text] = node;
-            while (_map.Count > capacity)
-            {
-                var last = _order.Last!;
-                _order.RemoveLast();
-                _map.Remove(last.Value.Key);
-            }
-        }
-    }
 }

@@ -89,13 +89,14 @@ public sealed class ClipTowers : IDisposable
 
     private static float[][] Run(InferenceSession session, string[] names, OrtValue[] values, string output, int n, CancellationToken ct)
     {
-        using var runOptions = new RunOptions();
-        using var registration = ct.Register(() => runOptions.Terminate = true);
-        using var outputs = session.Run(runOptions, names, values, [output]);
-        var shape = Tensors.Shape(outputs[0]);
+        var (data, shape) = SessionRun.Floats(session, names, values, [output], ct)[0];
         if (shape.Length != 2 || shape[0] != n) throw new InvalidOperationException($"Output '{output}' has shape [{string.Join(", ", shape)}]; expected [{n}, dim].");
-        var dim = (int)shape[1];
-        var data = outputs[0].GetTensorDataAsSpan<float>();
+        return SplitRows(data, n, (int)shape[1]);
+    }
+
+    /// <summary>The <paramref name="n"/> rows of <paramref name="dim"/> values of a row-major [n, dim] output.</summary>
+    internal static float[][] SplitRows(ReadOnlySpan<float> data, int n, int dim)
+    {
         var rows = new float[n][];
         for (var i = 0; i < n; i++) rows[i] = data.Slice(i * dim, dim).ToArray();
         return rows;

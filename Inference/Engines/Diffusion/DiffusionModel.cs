@@ -21,9 +21,9 @@ public sealed class DiffusionModel : IDisposable
         Descriptor = descriptor;
         var dir = descriptor.Directory;
         Scheduler = SchedulerConfig.Load(Path.Combine(dir, "scheduler", "scheduler_config.json"));
-        var vae = ReadJson(Path.Combine(dir, "vae_decoder", "config.json"));
-        var unet = ReadJson(Path.Combine(dir, "unet", "config.json"));
-        var tok = ReadJson(Path.Combine(dir, "tokenizer", "tokenizer_config.json"));
+        var vae = ModelFiles.ReadJson(Path.Combine(dir, "vae_decoder", "config.json"));
+        var unet = ModelFiles.ReadJson(Path.Combine(dir, "unet", "config.json"));
+        var tok = ModelFiles.ReadJson(Path.Combine(dir, "tokenizer", "tokenizer_config.json"));
         ScalingFactor = Number(vae, "scaling_factor") ?? 0.18215;
         VaeScaleFactor = vae?.TryGetProperty("block_out_channels", out var boc) == true && boc.ValueKind == JsonValueKind.Array
             ? 1 << (boc.GetArrayLength() - 1) : 8;
@@ -92,8 +92,6 @@ public sealed class DiffusionModel : IDisposable
         VaeDecoder.Dispose();
         VaeEncoder?.Dispose();
     }
-
-    private static JsonElement? ReadJson(string path) => ModelFiles.ReadJson(path);
 
     private static double? Number(JsonElement? e, string name) =>
         e is { } el && el.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;

@@ -61,8 +61,6 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
             var model = lease.Value;
             var window = model.Spec.MaxPositions;
             var sampling = SamplingOptions.Resolve(model.Defaults, job.Sampling, 64, window);
-            if (sampling.MaxNewTokens >= window)
-                throw new InvalidRequestException(job.Sampling.MaxTokensField, $"{job.Sampling.MaxTokensField} must be less than the context window ({window} tokens).");
             var prompt = VlmPrompt.Build(model, job.Messages, job.Images.Count);
             if (prompt.ExpandedIds.Count + sampling.MaxNewTokens > window)
                 throw new InvalidRequestException("messages", $"The prompt is {prompt.ExpandedIds.Count} tokens (images expanded); with {job.Sampling.MaxTokensField} {sampling.MaxNewTokens} it exceeds the context window of {window} tokens.");

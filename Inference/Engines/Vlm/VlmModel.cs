@@ -21,7 +21,7 @@ public sealed class VlmModel : IDisposable
     {
         Id = model.Id;
         Conversations = new ConversationCache(conversationCacheSize);
-        Features = new FeatureCache(featureCacheSize);
+        Features = new LruCache(featureCacheSize);
         Tokenizer = TokenizerLoader.Load(model.Directory);
         _template = new Lazy<ChatTemplate>(() => ChatTemplate.Load(model.Directory));
         Defaults = GenerationDefaults.Load(model.Directory);
@@ -95,7 +95,7 @@ public sealed class VlmModel : IDisposable
     public ConversationCache Conversations { get; }
 
     /// <summary>Recent images' features.</summary>
-    public FeatureCache Features { get; }
+    public LruCache Features { get; }
 
     public void Dispose()
     {

@@ -26,8 +26,8 @@ public sealed record LoopTimings(int PromptTokens, int GeneratedTokens, double P
     public double DecodeTokensPerSecond => GeneratedTokens > 1 && DecodeMs > 0 ? (GeneratedTokens - 1) * 1000.0 / DecodeMs : 0;
 }
 
-/// <summary>Results per row; Cache (when KeepCache) covers the prompt and every generated id but the last, with Mask.</summary>
-public sealed record GenerationOutput(IReadOnlyList<SequenceResult> Rows, LoopTimings Timings, KvCache? Cache, long[]? Mask) : IDisposable
+/// <summary>Results per row; Cache (when KeepCache) covers the prompt and every generated id but the last.</summary>
+public sealed record GenerationOutput(IReadOnlyList<SequenceResult> Rows, LoopTimings Timings, KvCache? Cache) : IDisposable
 {
     public void Dispose() => Cache?.Dispose();
 }
@@ -57,7 +57,6 @@ public static class GenerationLoop
         var basePast = input.Past ?? emptyPast!;
         KvCache? cache = null;
         var full = input.Prompt;
-        var fullMask = mask;
         double prefillMs = 0, ttft = 0;
         var decode = new Stopwatch();
         try
@@ -67,15 +66,10 @@ public static class GenerationLoop
             {
                 ct.ThrowIfCancellationRequested();
                 var sw = Stopwatch.StartNew();
-                StepOutput output;
-                if (settings.UseCache || n == 0)
-                {
-                    output = runner.Run(step, mask, DecoderRunner.Positions(mask, batch, step.Length), cache ?? basePast, ct);
-                }
-                else
-                {
-                    output = runner.Run(full, fullMask, DecoderRunner.Positions(fullMask, batch, full.Length), basePast, ct);
-                }
+                // Without the cache every step re-runs the whole sequence (at n = 0 that is the prompt, as with it).
+                var output = settings.UseCache
+                    ? runner.Run(step, mask, DecoderRunner.Positions(mask, batch, step.Length), cache ?? basePast, ct)
+                    : runner.Run(full, mask, DecoderRunner.Positions(mask, batch, full.Length), basePast, ct);
                 if (n == 0) prefillMs = sw.Elapsed.TotalMilliseconds;
                 cache?.Dispose();
                 cache = output.Cache;
@@ -98,11 +92,7 @@ public static class GenerationLoop
                 // Grow the mask by one real position per row and feed only the new ids.
                 step = nextInput(chosen);
                 mask = Grow(mask, batch);
-                if (!settings.UseCache)
-                {
-                    full = full.Append(step);
-                    fullMask = Grow(fullMask, batch);
-                }
+                if (!settings.UseCache) full = full.Append(step);
             }
             decode.Stop();
             for (var b = 0; b < batch; b++) finish[b] ??= FinishReasons.Length;
@@ -113,9 +103,9 @@ public static class GenerationLoop
             {
                 var kept = cache;
                 cache = null;
-                return new GenerationOutput(rows, timings, kept, mask);
+                return new GenerationOutput(rows, timings, kept);
             }
-            return new GenerationOutput(rows, timings, null, null);
+            return new GenerationOutput(rows, timings, null);
         }
         finally
         {

@@ -44,7 +44,7 @@ public static class BeamSearch
                     var ctx = prompt.Concat(beams[k].Ids).ToList();
                     foreach (var p in processors) p.Process(row, ctx, beams[k].Ids);
                     var lp = Softmax.Log(row);
-                    foreach (var id in TopIndices(lp, 2 * numBeams)) candidates.Add((k, id, beams[k].Sum + lp[id]));
+                    foreach (var id in Ranking.Top<double>(lp, 2 * numBeams)) candidates.Add((k, id, beams[k].Sum + lp[id]));
                 }
                 candidates.Sort((a, b) => b.Sum.CompareTo(a.Sum));
                 var next = new List<(List<int> Ids, double Sum)>();
@@ -91,37 +91,11 @@ public static class BeamSearch
             var winner = hypotheses.MaxBy(h => h.Score);
             var best = winner.Eos ? new SequenceResult(winner.Ids, FinishReasons.Stop, true) : new SequenceResult(winner.Ids, FinishReasons.Length, false);
             var timings = new LoopTimings(prompt.Count, best.Ids.Count, prefillMs, decode.Elapsed.TotalMilliseconds, ttft, total.Elapsed.TotalMilliseconds);
-            return new GenerationOutput([best], timings, null, null);
+            return new GenerationOutput([best], timings, null);
         }
         finally
         {
             cache?.Dispose();
         }
-    }
-
-    /// <summary>The k largest finite values' indices, best first: a bounded min-heap, O(V log k) instead of sorting the vocabulary.</summary>
-    internal static IReadOnlyList<int> TopIndices(double[] values, int k)
-    {
-        var heap = new PriorityQueue<int, (double Value, int Index)>(k + 1, TopOrder.Instance);
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (double.IsNegativeInfinity(values[i]) || double.IsNaN(values[i])) continue;
-            if (heap.Count < k) heap.Enqueue(i, (values[i], i));
-            else if (TopOrder.Instance.Compare((values[i], i), PeekPriority(heap)) > 0) heap.EnqueueDequeue(i, (values[i], i));
-        }
-        var result = new int[heap.Count];
-        for (var j = result.Length - 1; j >= 0; j--) result[j] = heap.Dequeue();
-        return result;
-    }
-
-    private static (double Value, int Index) PeekPriority(PriorityQueue<int, (double Value, int Index)> heap) =>
-        heap.TryPeek(out _, out var priority) ? priority : default;
-
-    /// <summary>Higher value ranks higher; among equal values the lower index ranks higher (a stable order).</summary>
-    private sealed class TopOrder : IComparer<(double Value, int Index)>
-    {
-        public static readonly TopOrder Instance = new();
-        public int Compare((double Value, int Index) a, (double Value, int Index) b) =>
-            a.Value != b.Value ? a.Value.CompareTo(b.Value) : b.Index.CompareTo(a.Index);
     }
 }

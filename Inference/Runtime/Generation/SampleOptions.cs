@@ -28,7 +28,8 @@ public sealed record SamplingOptions
     /// <summary>
     /// The request's values over the model's defaults; validates every value the request gave and names the offending
     /// field. A default max_new_tokens (generation_config.json or the engine's) is clamped to [1, contextWindow - 1]:
-    /// a model default the window cannot hold must not make every request fail blaming max_tokens.
+    /// a model default the window cannot hold must not make every request fail blaming max_tokens. With a context window,
+    /// a max_new_tokens that leaves no room for the prompt is rejected (named by the request's max-tokens field).
     /// </summary>
     public static SamplingOptions Resolve(GenerationDefaults d, SamplingRequest r, int defaultMaxNewTokens, int? contextWindow = null)
     {
@@ -46,7 +47,7 @@ public sealed record SamplingOptions
         if (stops.Any(s => s.Length > 200)) throw new InvalidRequestException("stop", "Stop sequences must be at most 200 characters.");
 
         var temperature = r.Temperature ?? (d.DoSample ? d.Temperature : 0);
-        return new SamplingOptions
+        var options = new SamplingOptions
         {
             Greedy = temperature < MinTemperature,
             Temperature = temperature < MinTemperature ? 1 : temperature,
@@ -61,6 +62,9 @@ public sealed record SamplingOptions
             Seed = r.Seed,
             IgnoreEos = r.IgnoreEos ?? false,
         };
+        if (contextWindow is { } window && options.MaxNewTokens >= window)
+            throw new InvalidRequestException(r.MaxTokensField, $"{r.MaxTokensField} must be less than the context window ({window} tokens).");
+        return options;
     }
 }
 

@@ -64,9 +64,10 @@ public sealed class TopK(int k) : ILogitsProcessor
     public void Process(Span<float> logits, IReadOnlyList<int> context, IReadOnlyList<int> generated)
     {
         if (k <= 0 || k >= logits.Length) return;
-        var sorted = logits.ToArray();
-        Array.Sort(sorted);
-        var kth = sorted[^k];
+        var top = Ranking.Top<float>(logits, k);
+        // Fewer than k logits above -∞ (NaN skipped): the k-th largest is -∞ or NaN, and nothing compares below it.
+        if (top.Count < k) return;
+        var kth = logits[top[^1]];
         for (var i = 0; i < logits.Length; i++) if (logits[i] < kth) logits[i] = float.NegativeInfinity;
     }
 }

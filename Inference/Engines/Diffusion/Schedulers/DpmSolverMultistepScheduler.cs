@@ -10,8 +10,8 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
     private readonly SchedulerConfig _config;
     private readonly double[] _timesteps;
     private readonly double[] _sigmas;
+    /// <summary>The previous step's x0; null before the first step, which is first order (diffusers' lower_order_nums &lt; 1).</summary>
     private float[]? _previousX0;
-    private int _lowerOrderNums;
 
     public DpmSolverMultistepScheduler(SchedulerConfig config, int steps, bool karras)
     {
@@ -69,7 +69,7 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
             var ratio = sigmaT / sigmaS0;
             var c = alphaT * (Math.Exp(-h) - 1);
             // The last step (sigma_next = 0, final_sigmas_type "zero") took the branch above: first order there.
-            if (_previousX0 is null || _lowerOrderNums < 1)
+            if (_previousX0 is null)
             {
                 for (var i = 0; i < prev.Length; i++) prev[i] = (float)(ratio * sample[i] - c * x0[i]);
             }
@@ -86,7 +86,6 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
             }
         }
         _previousX0 = x0;
-        if (_lowerOrderNums < 2) _lowerOrderNums++;
         return new SchedulerStep(prev, x0);
     }
 
