@@ -114,13 +114,8 @@ internal sealed class BlobStore(
             var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Sha256 == sha256, ct);
             if (image is null)
                 return false;
-            // One statement: the reference check and the delete are atomic.
-            var deleted = await db.Database.ExecuteSqlInterpolatedAsync($"""
-                DELETE FROM "Images" WHERE "Sha256" = {sha256} AND "Created" < {storedBefore.ToUnixTimeMilliseconds()}
-                  AND NOT EXISTS (SELECT 1 FROM "RunImages" WHERE "ImageSha256" = {sha256})
-                  AND NOT EXISTS (SELECT 1 FROM "ChatMessages" WHERE "ImageSha256" = {sha256})
-                  AND NOT EXISTS (SELECT 1 FROM "AbVotes" WHERE "ImageA" = {sha256} OR "ImageB" = {sha256})
-                """, ct);
+            // One DELETE statement: the reference check and the delete are atomic.
+            var deleted = await Unreferenced(db, storedBefore).Where(i => i.Sha256 == sha256).ExecuteDeleteAsync(ct);
             if (deleted == 0)
                 return false;
             TryDelete(_paths.ImagePath(sha256, image.Extension));
@@ -143,11 +138,7 @@ internal sealed class BlobStore(
         List<string> candidates;
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
-            candidates = await db.Images.AsNoTracking()
-                .Where(i => i.Created < storedBefore
-                            && !db.RunImages.Any(r => r.ImageSha256 == i.Sha256)
-                            && !db.ChatMessages.Any(m => m.ImageSha256 == i.Sha256)
-                            && !db.AbVotes.Any(v => v.ImageA == i.Sha256 || v.ImageB == i.Sha256))
+            candidates = await Unreferenced(db, storedBefore).AsNoTracking()
                 .OrderBy(i => i.Created).Select(i => i.Sha256).Take(limit).ToListAsync(ct);
         }
         var deleted = 0;
@@ -159,6 +150,13 @@ internal sealed class BlobStore(
         }
         return deleted;
     }
+
+    /// <summary>Images last stored before <paramref name="storedBefore"/> that no run, chat message or A/B vote uses.</summary>
+    private static IQueryable<StoredImage> Unreferenced(HubDbContext db, DateTimeOffset storedBefore) =>
+        db.Images.Where(i => i.Created < storedBefore
+                             && !db.RunImages.Any(r => r.ImageSha256 == i.Sha256)
+                             && !db.ChatMessages.Any(m => m.ImageSha256 == i.Sha256)
+                             && !db.AbVotes.Any(v => v.ImageA == i.Sha256 || v.ImageB == i.Sha256));
 
     private async Task<byte[]?> ReadFileAsync(StoredImage image, CancellationToken ct)
     {
