@@ -50,6 +50,7 @@ public sealed class ShareExpiryTests(PlatformFixture platform)
             var live = await viewer.GotoAsync(url);
             Assert.Equal(200, live!.Status);
             await Assertions.Expect(viewer.GetByTestId("not-found")).ToHaveCountAsync(0);
+            Assert.Equal(1, await ViewCountAsync(dbPath, token)); // one page load, one view
 
             // An hour and a minute pass: the expiry is now in the past.
             await SetExpiryAsync(dbPath, token, before.AddMinutes(-1).ToUnixTimeMilliseconds());
@@ -75,11 +76,15 @@ public sealed class ShareExpiryTests(PlatformFixture platform)
         return connection;
     }
 
-    private static async Task<long?> ExpiryAsync(string dbPath, string token)
+    private static Task<long?> ExpiryAsync(string dbPath, string token) => LinkColumnAsync(dbPath, token, "ExpiresAt");
+
+    private static Task<long?> ViewCountAsync(string dbPath, string token) => LinkColumnAsync(dbPath, token, "ViewCount");
+
+    private static async Task<long?> LinkColumnAsync(string dbPath, string token, string column)
     {
         await using var connection = Open(dbPath);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT ExpiresAt FROM ShareLinks WHERE Token = $token";
+        command.CommandText = $"SELECT {column} FROM ShareLinks WHERE Token = $token";
         command.Parameters.AddWithValue("$token", token);
         return await command.ExecuteScalarAsync() is long value ? value : null;
     }

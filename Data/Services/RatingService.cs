@@ -91,11 +91,9 @@ internal sealed class RatingService(
         {
             var ups = group.Where(r => r.Rating == Thumb.Up).ToList();
             var downs = group.Where(r => r.Rating == Thumb.Down).ToList();
-            var made = 0;
-            foreach (var up in ups)
-            foreach (var down in downs)
+            foreach (var (up, down) in ups.SelectMany(u => downs.Select(d => (u, d))).Take(MaxThumbPairsPerPrompt))
             {
-                if (made++ >= MaxThumbPairsPerPrompt || Output(up) is not { } chosen || Output(down) is not { } rejected)
+                if (Output(up) is not { } chosen || Output(down) is not { } rejected)
                     continue;
                 var created = up.Created > down.Created ? up.Created : down.Created;
                 pairs.Add(new PreferencePair(group.Key.Item2, chosen, rejected, up.Model, down.Model, "thumbs", created));
