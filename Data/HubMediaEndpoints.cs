@@ -26,7 +26,8 @@ public static class HubMediaEndpoints
 
         app.MapGet("/s/{token}/media/{sha256}", async (string token, string sha256, int? thumb, IShareService shares, IBlobStore blobs, HttpContext http, CancellationToken ct) =>
         {
-            if (await shares.ResolveImageAsync(token, sha256, ct) is null)
+            // A shared image always has its row (runs restrict image deletion); the blob store answers 404 if its file is gone.
+            if (!await shares.IsImageSharedAsync(token, sha256, ct))
                 return Results.NotFound();
             var content = thumb is null ? await blobs.OpenAsync(sha256, ct) : await blobs.OpenThumbnailAsync(sha256, thumb, ct);
             return Serve(http, content, sha256, immutable: false);

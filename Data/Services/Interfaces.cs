@@ -60,8 +60,8 @@ public interface IShareService
     Task<IReadOnlyList<ShareLinkSummary>> ListAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
     /// <summary>The shared content, counting one view; null alike for unknown, expired and revoked tokens.</summary>
     Task<SharedContent?> ResolveAsync(string token, bool countView = true, CancellationToken ct = default);
-    /// <summary>The image if it belongs to the active link's shared runs; null otherwise (no view counted).</summary>
-    Task<StoredImage?> ResolveImageAsync(string token, string sha256, CancellationToken ct = default);
+    /// <summary>Whether the image belongs to the active link's shared runs (no view counted).</summary>
+    Task<bool> IsImageSharedAsync(string token, string sha256, CancellationToken ct = default);
 }
 
 /// <summary>Thumbs, A/B votes, preference export and Elo ranking.</summary>

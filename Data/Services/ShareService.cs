@@ -110,16 +110,14 @@ internal sealed class ShareService(
         return new SharedContent(link.Token, link.Kind, link.Title, link.Created, link.ExpiresAt, link.ViewCount, runs);
     }
 
-    public async Task<StoredImage?> ResolveImageAsync(string token, string sha256, CancellationToken ct = default)
+    public async Task<bool> IsImageSharedAsync(string token, string sha256, CancellationToken ct = default)
     {
         if (!LooksLikeToken(token) || string.IsNullOrEmpty(sha256))
-            return null;
+            return false;
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var now = time.GetUtcNow();
-        var shared = await Active(db, token, now)
+        return await Active(db, token, time.GetUtcNow())
             .SelectMany(l => l.Items)
             .AnyAsync(i => i.Run!.Images.Any(x => x.ImageSha256 == sha256), ct);
-        return shared ? await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Sha256 == sha256, ct) : null;
     }
 
     internal static string NewToken() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(TokenBytes));

@@ -83,7 +83,7 @@ public sealed class ShareServiceTests
         foreach (var token in tokens)
         {
             Assert.Null(await hub.Shares.ResolveAsync(token, ct: Ct));
-            Assert.Null(await hub.Shares.ResolveImageAsync(token, image.Sha256, Ct));
+            Assert.False(await hub.Shares.IsImageSharedAsync(token, image.Sha256, Ct));
         }
         Assert.All(await hub.Shares.ListAsync(ct: Ct), l => Assert.Equal(0, l.ViewCount)); // no views counted
     }
@@ -113,8 +113,8 @@ public sealed class ShareServiceTests
         Assert.Equal("a red star", content.Runs[0].OutputText);
         Assert.DoesNotContain(content.Runs, r => r.Id == hidden.Id);
 
-        Assert.NotNull(await hub.Shares.ResolveImageAsync(link.Token, sharedImage.Sha256, Ct));
-        Assert.Null(await hub.Shares.ResolveImageAsync(link.Token, privateImage.Sha256, Ct));
+        Assert.True(await hub.Shares.IsImageSharedAsync(link.Token, sharedImage.Sha256, Ct));
+        Assert.False(await hub.Shares.IsImageSharedAsync(link.Token, privateImage.Sha256, Ct));
 
         await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() => hub.Shares.ResolveAsync(link.Token, ct: Ct))));
         Assert.Equal(21, (await hub.Shares.ListAsync(ct: Ct)).Single().ViewCount);
