@@ -35,7 +35,7 @@ public interface IRunStore
     Task<bool> MarkSucceededAsync(long runId, RunOutputs outputs, CancellationToken ct = default);
     Task<bool> MarkFailedAsync(long runId, string error, string? timingsJson = null, CancellationToken ct = default);
     Task<bool> MarkCancelledAsync(long runId, string? timingsJson = null, CancellationToken ct = default);
-    /// <summary>The run with its images (ordered by role then position), or null.</summary>
+    /// <summary>The run with its images (outputs first, then inputs, each by position), or null.</summary>
     Task<Run?> GetAsync(long runId, CancellationToken ct = default);
     /// <summary>Runs newest first, without their images (<see cref="GetAsync"/> loads those).</summary>
     Task<Page<Run>> ListAsync(RunQuery query, CancellationToken ct = default);

@@ -114,7 +114,7 @@ internal sealed class RunStore(
             .Include(r => r.Images).ThenInclude(i => i.Image)
             .SingleOrDefaultAsync(r => r.Id == runId, ct);
         if (run is not null)
-            run.Images = run.Images.OrderBy(i => i.Role).ThenBy(i => i.Position).ToList();
+            run.Images = run.Images.OrderByDescending(i => i.Role).ThenBy(i => i.Position).ToList(); // outputs first
         return run;
     }
 

@@ -104,7 +104,7 @@ internal sealed class ShareService(
         var runs = link.Items.OrderBy(i => i.Position).Select(i => i.Run!).Select(r => new SharedRun(
             r.Id, r.Kind, r.Model, r.Prompt, r.NegativePrompt, r.ParametersJson, r.OutputText, r.LabelScoresJson,
             r.TimingsJson, r.Created,
-            r.Images.OrderBy(i => i.Role).ThenBy(i => i.Position)
+            r.Images.OrderByDescending(i => i.Role).ThenBy(i => i.Position) // outputs first
                 .Select(i => new SharedImage(i.ImageSha256, i.Role, i.Position, i.Image!.Width, i.Image.Height, i.Image.MimeType))
                 .ToList())).ToList();
         return new SharedContent(link.Token, link.Kind, link.Title, link.Created, link.ExpiresAt, link.ViewCount, runs);

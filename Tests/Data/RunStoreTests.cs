@@ -56,6 +56,23 @@ public sealed class RunStoreTests
     }
 
     [Fact]
+    public async Task A_run_and_its_share_list_outputs_first_then_inputs_each_by_position()
+    {
+        await using var hub = await HubDataHarness.StartAsync();
+        var input0 = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), Ct);
+        var input1 = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), Ct);
+        var output0 = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Green), Ct);
+        var output1 = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Yellow), Ct);
+        var run = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd", "x", InputImages: [input0.Sha256, input1.Sha256]), Ct);
+        await hub.Runs.MarkSucceededAsync(run.Id, new(OutputImages: [output0.Sha256, output1.Sha256]), Ct);
+        string[] expected = [output0.Sha256, output1.Sha256, input0.Sha256, input1.Sha256];
+
+        Assert.Equal(expected, (await hub.Runs.GetAsync(run.Id, Ct))!.Images.Select(i => i.ImageSha256));
+        var link = await hub.Shares.CreateAsync(new ShareRequest([run.Id]), Ct);
+        Assert.Equal(expected, (await hub.Shares.ResolveAsync(link.Token, ct: Ct))!.Runs.Single().Images.Select(i => i.Sha256));
+    }
+
+    [Fact]
     public async Task Deleting_a_run_removes_its_blob_only_when_unreferenced()
     {
         await using var hub = await HubDataHarness.StartAsync();
