@@ -45,20 +45,22 @@ public sealed class ModelQueues(IOptions<QueueOptions> options, HubMetrics metri
         metrics.QueueDepth(modelId, gate.Waiting);
         try
         {
-            await gate.WaitTurnAsync(ticket, onPosition, ct);
-        }
-        finally
-        {
-            metrics.QueueDepth(modelId, gate.Waiting);
-        }
-        metrics.QueueWait(modelId, sw.Elapsed);
-        try
-        {
+            try
+            {
+                await gate.WaitTurnAsync(ticket, onPosition, ct);
+            }
+            finally
+            {
+                metrics.QueueDepth(modelId, gate.Waiting);
+            }
+            metrics.QueueWait(modelId, sw.Elapsed);
             onPosition?.Invoke(0);
         }
         catch
         {
-            gate.Leave(); // admitted: a failing callback must not leak the slot
+            // Cancelled, or a position callback failed: no dead ticket is left to receive the slot, and a slot already
+            // given is passed on.
+            gate.Abandon(ticket);
             throw;
         }
         return new Slot(gate);
@@ -108,26 +110,18 @@ public sealed class ModelQueues(IOptions<QueueOptions> options, HubMetrics metri
             });
             if (onPosition is not null)
             {
-                try
+                onPosition(Position(ticket));
+                while (!ticket.Value.Task.IsCompleted)
                 {
-                    onPosition(Position(ticket));
-                    while (!ticket.Value.Task.IsCompleted)
-                    {
-                        var done = await Task.WhenAny(ticket.Value.Task, Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None));
-                        if (done != ticket.Value.Task) onPosition(Position(ticket));
-                    }
-                }
-                catch
-                {
-                    Abandon(ticket); // a failing callback leaves no dead ticket behind to receive the slot later
-                    throw;
+                    var done = await Task.WhenAny(ticket.Value.Task, Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None));
+                    if (done != ticket.Value.Task) onPosition(Position(ticket));
                 }
             }
             await ticket.Value.Task;
         }
 
         /// <summary>Give up a ticket: out of the queue if still waiting, the slot passed on if it was already admitted.</summary>
-        private void Abandon(LinkedListNode<TaskCompletionSource> ticket)
+        public void Abandon(LinkedListNode<TaskCompletionSource> ticket)
         {
             lock (_lock)
             {
