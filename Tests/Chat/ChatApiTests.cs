@@ -17,24 +17,15 @@ namespace MultimodalHub.Tests.Chat;
 /// <summary>The chat engine and the OpenAI-compatible API on the real host and the bundled shapes-chat model.</summary>
 public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<InferenceFixture>
 {
-    private static readonly JsonDocument Goldens = JsonDocument.Parse(File.ReadAllText(Repo.Model("shapes-chat", "goldens", "conversations.json")));
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public static TheoryData<string> Names => new()
-    {
-        "single_prompt_no_system", "single_mix_with_system", "multi_turn_make_it_blue", "single_count", "single_off_topic", "multi_turn_with_system",
-    };
-
-    private static JsonElement Conversation(string name) =>
-        Goldens.RootElement.GetProperty("conversations").EnumerateArray().First(c => c.GetProperty("name").GetString() == name);
 
     private static JsonArray Messages(JsonElement c) => JsonNode.Parse(c.GetProperty("messages").GetRawText())!.AsArray();
 
     [Theory]
-    [MemberData(nameof(Names))]
+    [MemberData(nameof(ChatGoldens.Names), MemberType = typeof(ChatGoldens))]
     public async Task Engine_renders_golden_prompts_and_answers_them_greedily(string name)
     {
-        var c = Conversation(name);
+        var c = ChatGoldens.Conversation(name);
         var engine = fixture.Factory.Services.GetRequiredService<ChatEngine>();
         var messages = c.GetProperty("messages").EnumerateArray()
             .Select(m => new HubMessage(m.GetProperty("role").GetString()!, m.GetProperty("content").GetString()!)).ToList();
@@ -53,7 +44,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     [Fact]
     public async Task Chat_completion_non_stream_answers_with_usage_and_timings()
     {
-        var c = Conversation("single_count");
+        var c = ChatGoldens.Conversation("single_count");
         using var client = fixture.Factory.CreateClient();
         var json = await ApiAsserts.PostJson(client, "/v1/chat/completions", new JsonObject { ["model"] = "shapes-chat", ["messages"] = Messages(c), ["temperature"] = 0 });
         Assert.Equal("chat.completion", json.GetProperty("object").GetString());
@@ -75,7 +66,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     [Fact]
     public async Task Streamed_chunks_concatenate_to_the_non_stream_answer_with_usage_in_the_final_chunk()
     {
-        var c = Conversation("multi_turn_make_it_blue");
+        var c = ChatGoldens.Conversation("multi_turn_make_it_blue");
         using var client = fixture.Factory.CreateClient();
         var body = new JsonObject { ["messages"] = Messages(c), ["temperature"] = 0, ["stream"] = true, ["stream_options"] = new JsonObject { ["include_usage"] = true } };
         using var response = await client.PostAsJsonAsync("/v1/chat/completions", body, Ct);
@@ -132,7 +123,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     {
         using var http = fixture.Factory.CreateClient();
         var client = ApiAsserts.OpenAiClient(http).GetChatClient("shapes-chat");
-        var c = Conversation("single_mix_with_system");
+        var c = ChatGoldens.Conversation("single_mix_with_system");
         var messages = c.GetProperty("messages").EnumerateArray().Select<JsonElement, OpenAI.Chat.ChatMessage>(m => m.GetProperty("role").GetString() switch
         {
             "system" => new SystemChatMessage(m.GetProperty("content").GetString()),
@@ -150,7 +141,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     {
         using var http = fixture.Factory.CreateClient();
         var client = ApiAsserts.OpenAiClient(http).GetChatClient("shapes-chat");
-        var c = Conversation("single_prompt_no_system");
+        var c = ChatGoldens.Conversation("single_prompt_no_system");
         var text = new StringBuilder();
         ChatFinishReason? finish = null;
         ChatTokenUsage? usage = null;
@@ -170,7 +161,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     [Fact]
     public async Task Raw_completion_continues_the_prompt()
     {
-        var c = Conversation("single_off_topic");
+        var c = ChatGoldens.Conversation("single_off_topic");
         using var client = fixture.Factory.CreateClient();
         var json = await ApiAsserts.PostJson(client, "/v1/completions", new { prompt = c.GetProperty("prompt").GetString(), temperature = 0 });
         Assert.Equal("text_completion", json.GetProperty("object").GetString());
@@ -188,7 +179,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     public async Task Stop_sequence_cuts_the_answer_before_it()
     {
         using var client = fixture.Factory.CreateClient();
-        var c = Conversation("single_count"); // "one, two, three, four, five"
+        var c = ChatGoldens.Conversation("single_count"); // "one, two, three, four, five"
         var json = await ApiAsserts.PostJson(client, "/v1/chat/completions", new JsonObject { ["messages"] = Messages(c), ["temperature"] = 0, ["stop"] = "ree," });
         Assert.Equal("one, two, th", json.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
         Assert.Equal("stop", json.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
@@ -201,7 +192,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     public async Task Ignore_eos_generates_exactly_max_tokens_past_the_end_of_sequence()
     {
         using var client = fixture.Factory.CreateClient();
-        var c = Conversation("single_count");
+        var c = ChatGoldens.Conversation("single_count");
         JsonObject Body(bool? ignoreEos)
         {
             var body = new JsonObject { ["messages"] = Messages(c), ["temperature"] = 1, ["seed"] = 5, ["max_tokens"] = 200 };
@@ -249,7 +240,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     public async Task Self_consistency_returns_the_majority_with_votes()
     {
         using var client = fixture.Factory.CreateClient();
-        var c = Conversation("single_mix_with_system");
+        var c = ChatGoldens.Conversation("single_mix_with_system");
         var json = await ApiAsserts.PostJson(client, "/v1/chat/completions", new JsonObject
         {
             ["messages"] = Messages(c), ["preset"] = "self_consistency", ["self_consistency_samples"] = 5, ["seed"] = 1,
