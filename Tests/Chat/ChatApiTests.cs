@@ -1,5 +1,3 @@
-using System.ClientModel;
-using System.ClientModel.Primitives;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -12,7 +10,6 @@ using MultimodalHub.Inference.Runtime.Generation;
 using HubMessage = MultimodalHub.Inference.Text.ChatMessage;
 using MultimodalHub.Tests.Core;
 using MultimodalHub.Tests.Support;
-using OpenAI;
 using OpenAI.Chat;
 
 namespace MultimodalHub.Tests.Chat;
@@ -20,32 +17,15 @@ namespace MultimodalHub.Tests.Chat;
 /// <summary>The chat engine and the OpenAI-compatible API on the real host and the bundled shapes-chat model.</summary>
 public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<InferenceFixture>
 {
-    private static readonly JsonDocument Goldens = JsonDocument.Parse(File.ReadAllText(Repo.Model("shapes-chat", "goldens", "conversations.json")));
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public static TheoryData<string> Names => new()
-    {
-        "single_prompt_no_system", "single_mix_with_system", "multi_turn_make_it_blue", "single_count", "single_off_topic", "multi_turn_with_system",
-    };
-
-    private static JsonElement Conversation(string name) =>
-        Goldens.RootElement.GetProperty("conversations").EnumerateArray().First(c => c.GetProperty("name").GetString() == name);
 
     private static JsonArray Messages(JsonElement c) => JsonNode.Parse(c.GetProperty("messages").GetRawText())!.AsArray();
 
-    private static async Task<JsonElement> PostJson(HttpClient client, string url, object body)
-    {
-        var response = await client.PostAsJsonAsync(url, body, Ct);
-        var text = await response.Content.ReadAsStringAsync(Ct);
-        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
-
     [Theory]
-    [MemberData(nameof(Names))]
+    [MemberData(nameof(ChatGoldens.Names), MemberType = typeof(ChatGoldens))]
     public async Task Engine_renders_golden_prompts_and_answers_them_greedily(string name)
     {
-        var c = Conversation(name);
+        var c = ChatGoldens.Conversation(name);
         var engine = fixture.Factory.Services.GetRequiredService<ChatEngine>();
         var messages = c.GetProperty("messages").EnumerateArray()
             .Select(m => new HubMessage(m.GetProperty("role").GetString()!, m.GetProperty("content").GetString()!)).ToList();
@@ -64,9 +44,9 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     [Fact]
     public async Task Chat_completion_non_stream_answers_with_usage_and_timings()
     {
-        var c = Conversation("single_count");
+        var c = ChatGoldens.Conversation("single_count");
         using var client = fixture.Factory.CreateClient();
-        var json = await PostJson(client, "/v1/chat/completions", new JsonObject { ["model"] = "shapes-chat", ["messages"] = Messages(c), ["temperature"] = 0 });
+        var json = await ApiAsserts.PostJson(client, "/v1/chat/completions", new JsonObject { ["model"] = "shapes-chat", ["messages"] = Messages(c), ["temperature"] = 0 });
         Assert.Equal("chat.completion", json.GetProperty("object").GetString());
         Assert.StartsWith("chatcmpl-", json.GetProperty("id").GetString());
         Assert.Equal("shapes-chat", json.GetProperty("model").GetString());
@@ -83,25 +63,15 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
         Assert.True(timings.GetProperty("decode_tokens_per_second").GetDouble() > 0);
     }
 
-    private static async Task<List<JsonElement>> ReadSse(HttpResponseMessage response)
-    {
-        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
-        var body = await response.Content.ReadAsStringAsync(Ct);
-        var events = body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).ToList();
-        Assert.All(events, e => Assert.StartsWith("data: ", e));
-        Assert.Equal("data: [DONE]", events[^1]);
-        return events.SkipLast(1).Select(e => JsonDocument.Parse(e["data: ".Length..]).RootElement.Clone()).ToList();
-    }
-
     [Fact]
     public async Task Streamed_chunks_concatenate_to_the_non_stream_answer_with_usage_in_the_final_chunk()
     {
-        var c = Conversation("multi_turn_make_it_blue");
+        var c = ChatGoldens.Conversation("multi_turn_make_it_blue");
         using var client = fixture.Factory.CreateClient();
         var body = new JsonObject { ["messages"] = Messages(c), ["temperature"] = 0, ["stream"] = true, ["stream_options"] = new JsonObject { ["include_usage"] = true } };
         using var response = await client.PostAsJsonAsync("/v1/chat/completions", body, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var chunks = await ReadSse(response);
+        var chunks = await ApiAsserts.ReadSse(response);
         Assert.All(chunks, ch => Assert.Equal("chat.completion.chunk", ch.GetProperty("object").GetString()));
         Assert.Single(chunks.Select(ch => ch.GetProperty("id").GetString()).Distinct());
         var first = chunks[0].GetProperty("choices")[0];
@@ -120,7 +90,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
         // Without stream_options.include_usage (OpenAI's default) there is no usage chunk: the finish chunk is the last.
         body["stream_options"] = null;
         using var plain = await client.PostAsJsonAsync("/v1/chat/completions", body, Ct);
-        var plainChunks = await ReadSse(plain);
+        var plainChunks = await ApiAsserts.ReadSse(plain);
         Assert.Equal("stop", plainChunks[^1].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
         Assert.All(plainChunks, ch => Assert.NotEmpty(ch.GetProperty("choices").EnumerateArray()));
     }
@@ -148,18 +118,12 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
         Assert.NotNull(response.Headers.RetryAfter);
     }
 
-    private ChatClient OpenAiClient(HttpClient http) => new("shapes-chat", new ApiKeyCredential("unused"), new OpenAIClientOptions
-    {
-        Endpoint = new Uri(http.BaseAddress!, "/v1"),
-        Transport = new HttpClientPipelineTransport(http),
-    });
-
     [Fact]
     public async Task Official_openai_client_completes_a_chat()
     {
         using var http = fixture.Factory.CreateClient();
-        var client = OpenAiClient(http);
-        var c = Conversation("single_mix_with_system");
+        var client = ApiAsserts.OpenAiClient(http).GetChatClient("shapes-chat");
+        var c = ChatGoldens.Conversation("single_mix_with_system");
         var messages = c.GetProperty("messages").EnumerateArray().Select<JsonElement, OpenAI.Chat.ChatMessage>(m => m.GetProperty("role").GetString() switch
         {
             "system" => new SystemChatMessage(m.GetProperty("content").GetString()),
@@ -176,8 +140,8 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     public async Task Official_openai_client_streams_a_chat()
     {
         using var http = fixture.Factory.CreateClient();
-        var client = OpenAiClient(http);
-        var c = Conversation("single_prompt_no_system");
+        var client = ApiAsserts.OpenAiClient(http).GetChatClient("shapes-chat");
+        var c = ChatGoldens.Conversation("single_prompt_no_system");
         var text = new StringBuilder();
         ChatFinishReason? finish = null;
         ChatTokenUsage? usage = null;
@@ -197,15 +161,15 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     [Fact]
     public async Task Raw_completion_continues_the_prompt()
     {
-        var c = Conversation("single_off_topic");
+        var c = ChatGoldens.Conversation("single_off_topic");
         using var client = fixture.Factory.CreateClient();
-        var json = await PostJson(client, "/v1/completions", new { prompt = c.GetProperty("prompt").GetString(), temperature = 0 });
+        var json = await ApiAsserts.PostJson(client, "/v1/completions", new { prompt = c.GetProperty("prompt").GetString(), temperature = 0 });
         Assert.Equal("text_completion", json.GetProperty("object").GetString());
         Assert.Equal(c.GetProperty("generated_text").GetString(), json.GetProperty("choices")[0].GetProperty("text").GetString());
 
         using var response = await client.PostAsJsonAsync("/v1/completions", new { prompt = c.GetProperty("prompt").GetString(), temperature = 0, stream = true,
             stream_options = new { include_usage = true } }, Ct);
-        var chunks = await ReadSse(response);
+        var chunks = await ApiAsserts.ReadSse(response);
         Assert.Empty(chunks[^1].GetProperty("choices").EnumerateArray());
         Assert.Equal(c.GetProperty("prompt_ids").GetArrayLength(), chunks[^1].GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
         Assert.Equal(c.GetProperty("generated_text").GetString(), string.Concat(chunks.SelectMany(ch => ch.GetProperty("choices").EnumerateArray()).Select(ch => ch.GetProperty("text").GetString())));
@@ -215,11 +179,11 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     public async Task Stop_sequence_cuts_the_answer_before_it()
     {
         using var client = fixture.Factory.CreateClient();
-        var c = Conversation("single_count"); // "one, two, three, four, five"
-        var json = await PostJson(client, "/v1/chat/completions", new JsonObject { ["messages"] = Messages(c), ["temperature"] = 0, ["stop"] = "ree," });
+        var c = ChatGoldens.Conversation("single_count"); // "one, two, three, four, five"
+        var json = await ApiAsserts.PostJson(client, "/v1/chat/completions", new JsonObject { ["messages"] = Messages(c), ["temperature"] = 0, ["stop"] = "ree," });
         Assert.Equal("one, two, th", json.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
         Assert.Equal("stop", json.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
-        var limited = await PostJson(client, "/v1/chat/completions", new JsonObject { ["messages"] = Messages(c), ["temperature"] = 0, ["max_tokens"] = 2 });
+        var limited = await ApiAsserts.PostJson(client, "/v1/chat/completions", new JsonObject { ["messages"] = Messages(c), ["temperature"] = 0, ["max_tokens"] = 2 });
         Assert.Equal("length", limited.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
         Assert.Equal(2, limited.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
@@ -228,7 +192,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     public async Task Ignore_eos_generates_exactly_max_tokens_past_the_end_of_sequence()
     {
         using var client = fixture.Factory.CreateClient();
-        var c = Conversation("single_count");
+        var c = ChatGoldens.Conversation("single_count");
         JsonObject Body(bool? ignoreEos)
         {
             var body = new JsonObject { ["messages"] = Messages(c), ["temperature"] = 1, ["seed"] = 5, ["max_tokens"] = 200 };
@@ -236,12 +200,12 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
             return body;
         }
         // Without it the model ends its short answer itself (eos) well before the limit.
-        var normal = await PostJson(client, "/v1/chat/completions", Body(null));
+        var normal = await ApiAsserts.PostJson(client, "/v1/chat/completions", Body(null));
         Assert.Equal("stop", normal.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
         Assert.True(normal.GetProperty("usage").GetProperty("completion_tokens").GetInt32() < 200);
-        Assert.Equal("stop", (await PostJson(client, "/v1/chat/completions", Body(false))).GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.Equal("stop", (await ApiAsserts.PostJson(client, "/v1/chat/completions", Body(false))).GetProperty("choices")[0].GetProperty("finish_reason").GetString());
 
-        var ignored = await PostJson(client, "/v1/chat/completions", Body(true));
+        var ignored = await ApiAsserts.PostJson(client, "/v1/chat/completions", Body(true));
         var choice = ignored.GetProperty("choices")[0];
         Assert.Equal("length", choice.GetProperty("finish_reason").GetString());
         Assert.Equal(200, ignored.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
@@ -254,7 +218,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
 
         // /v1/completions takes it too.
         var prompt = c.GetProperty("prompt").GetString();
-        var raw = await PostJson(client, "/v1/completions", new JsonObject { ["prompt"] = prompt, ["temperature"] = 1, ["seed"] = 5, ["max_tokens"] = 200, ["ignore_eos"] = true });
+        var raw = await ApiAsserts.PostJson(client, "/v1/completions", new JsonObject { ["prompt"] = prompt, ["temperature"] = 1, ["seed"] = 5, ["max_tokens"] = 200, ["ignore_eos"] = true });
         Assert.Equal("length", raw.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
         Assert.Equal(200, raw.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
@@ -264,7 +228,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     {
         using var client = fixture.Factory.CreateClient();
         var msgs = new JsonArray { new JsonObject { ["role"] = "user", ["content"] = "tell me a story about a dragon" } };
-        async Task<string[]> Ask(long seed) => (await PostJson(client, "/v1/chat/completions",
+        async Task<string[]> Ask(long seed) => (await ApiAsserts.PostJson(client, "/v1/chat/completions",
                 new JsonObject { ["messages"] = msgs.DeepClone(), ["temperature"] = 1.5, ["top_p"] = 1, ["top_k"] = 0, ["seed"] = seed, ["n"] = 3, ["max_tokens"] = 12 }))
             .GetProperty("choices").EnumerateArray().Select(ch => ch.GetProperty("message").GetProperty("content").GetString()!).ToArray();
         var a = await Ask(11);
@@ -276,8 +240,8 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     public async Task Self_consistency_returns_the_majority_with_votes()
     {
         using var client = fixture.Factory.CreateClient();
-        var c = Conversation("single_mix_with_system");
-        var json = await PostJson(client, "/v1/chat/completions", new JsonObject
+        var c = ChatGoldens.Conversation("single_mix_with_system");
+        var json = await ApiAsserts.PostJson(client, "/v1/chat/completions", new JsonObject
         {
             ["messages"] = Messages(c), ["preset"] = "self_consistency", ["self_consistency_samples"] = 5, ["seed"] = 1,
         });
@@ -299,7 +263,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
             msgs.Add(new JsonObject { ["role"] = "assistant", ["content"] = "a large red circle in the center on a white background" });
         }
         msgs.Add(new JsonObject { ["role"] = "user", ["content"] = "count from one to three" });
-        var json = await PostJson(client, "/v1/chat/completions", new JsonObject { ["messages"] = msgs, ["temperature"] = 0, ["max_tokens"] = 16 });
+        var json = await ApiAsserts.PostJson(client, "/v1/chat/completions", new JsonObject { ["messages"] = msgs, ["temperature"] = 0, ["max_tokens"] = 16 });
         var context = json.GetProperty("context");
         Assert.True(context.GetProperty("trimmed").GetBoolean());
         Assert.True(context.GetProperty("dropped_messages").GetInt32() >= 2);
@@ -368,10 +332,7 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
     {
         using var client = fixture.Factory.CreateClient();
         using var response = await client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), Ct);
-        Assert.Equal(status, (int)response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement;
-        Assert.Equal(field, json.GetProperty("field").GetString());
+        await ApiAsserts.AssertProblem(response, (HttpStatusCode)status, field);
     }
 
     [Fact]

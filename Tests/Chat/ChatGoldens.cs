@@ -5,7 +5,22 @@ using MultimodalHub.Tests.Support;
 
 namespace MultimodalHub.Tests.Chat;
 
-/// <summary>shapes-chat goldens/conversations.json and the decoder session, loaded once per test class.</summary>
+/// <summary>shapes-chat goldens/conversations.json, parsed once for every chat test class.</summary>
+public static class ChatGoldens
+{
+    public static IEnumerable<JsonElement> Conversations { get; } =
+        [.. Goldens.Load("shapes-chat", "conversations.json").GetProperty("conversations").EnumerateArray()];
+
+    public static JsonElement Conversation(string name) => Conversations.First(c => c.GetProperty("name").GetString() == name);
+
+    /// <summary>The conversations the engine and generation-loop theories run.</summary>
+    public static TheoryData<string> Names => new()
+    {
+        "single_prompt_no_system", "single_mix_with_system", "multi_turn_make_it_blue", "single_count", "single_off_topic", "multi_turn_with_system",
+    };
+}
+
+/// <summary>The shapes-chat decoder session, loaded once per test class, with the shared conversation goldens.</summary>
 public sealed class ChatModelFixture : IDisposable
 {
     public ChatModelFixture()
@@ -16,21 +31,19 @@ public sealed class ChatModelFixture : IDisposable
         Spec = DecoderSpec.From(Session, Path.Combine(dir, "config.json"));
         Runner = new DecoderRunner(Session, Spec);
         Defaults = GenerationDefaults.Load(dir);
-        Goldens = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "goldens", "conversations.json")));
     }
 
     public InferenceSession Session { get; }
     public DecoderSpec Spec { get; }
     public DecoderRunner Runner { get; }
     public GenerationDefaults Defaults { get; }
-    public JsonDocument Goldens { get; }
 
     /// <summary>Ids the tokenizer can produce (tokenizer.json's vocab + added tokens).</summary>
     public int TokenizerVocab { get; } = CountVocab(Repo.Model("shapes-chat", "tokenizer.json"));
 
-    public IEnumerable<JsonElement> Conversations => Goldens.RootElement.GetProperty("conversations").EnumerateArray();
+    public IEnumerable<JsonElement> Conversations => ChatGoldens.Conversations;
 
-    public JsonElement Conversation(string name) => Conversations.First(c => c.GetProperty("name").GetString() == name);
+    public JsonElement Conversation(string name) => ChatGoldens.Conversation(name);
 
     public static int[] Ints(JsonElement e) => e.Ints();
 
@@ -55,6 +68,5 @@ public sealed class ChatModelFixture : IDisposable
     public void Dispose()
     {
         Session.Dispose();
-        Goldens.Dispose();
     }
 }

@@ -5,11 +5,6 @@ namespace MultimodalHub.Tests.Chat;
 /// <summary>The shared KV-cache loop on the real shapes-chat decoder, from the goldens' prompt ids.</summary>
 public sealed class GenerationLoopTests(ChatModelFixture f) : IClassFixture<ChatModelFixture>
 {
-    public static TheoryData<string> Names => new()
-    {
-        "single_prompt_no_system", "single_mix_with_system", "multi_turn_make_it_blue", "single_count", "single_off_topic", "multi_turn_with_system",
-    };
-
     [Fact]
     public void Spec_is_read_from_config_and_session()
     {
@@ -25,7 +20,7 @@ public sealed class GenerationLoopTests(ChatModelFixture f) : IClassFixture<Chat
     }
 
     [Theory]
-    [MemberData(nameof(Names))]
+    [MemberData(nameof(ChatGoldens.Names), MemberType = typeof(ChatGoldens))]
     public void Greedy_generation_matches_golden_ids(string name)
     {
         var c = f.Conversation(name);
@@ -37,7 +32,7 @@ public sealed class GenerationLoopTests(ChatModelFixture f) : IClassFixture<Chat
     }
 
     [Theory]
-    [MemberData(nameof(Names))]
+    [MemberData(nameof(ChatGoldens.Names), MemberType = typeof(ChatGoldens))]
     public void First_step_top20_logits_and_filtered_distribution_match(string name)
     {
         var c = f.Conversation(name);

@@ -43,16 +43,6 @@ public sealed class ClipApiTests(InferenceFixture fixture) : IClassFixture<Infer
         return JsonDocument.Parse(body).RootElement;
     }
 
-    private static async Task AssertProblem(HttpResponseMessage response, HttpStatusCode status, string field, string? detailContains = null)
-    {
-        var body = await response.Content.ReadAsStringAsync(Ct);
-        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = JsonDocument.Parse(body).RootElement;
-        Assert.Equal(field, problem.GetProperty("field").GetString());
-        if (detailContains is not null) Assert.Contains(detailContains, problem.GetProperty("detail").GetString());
-    }
-
     [Fact]
     public async Task Multipart_classify_ranks_each_image_and_gives_the_matrix_and_timings()
     {
@@ -166,11 +156,7 @@ public sealed class ClipApiTests(InferenceFixture fixture) : IClassFixture<Infer
     public async Task The_openai_client_gets_embeddings()
     {
         using var http = Client();
-        var client = new OpenAI.OpenAIClient(new System.ClientModel.ApiKeyCredential("unused"), new OpenAI.OpenAIClientOptions
-        {
-            Endpoint = new Uri(http.BaseAddress!, "/v1"),
-            Transport = new System.ClientModel.Primitives.HttpClientPipelineTransport(http),
-        });
+        var client = ApiAsserts.OpenAiClient(http);
         var embedding = await client.GetEmbeddingClient("clip-shapes").GenerateEmbeddingAsync("a photo of a red circle.", cancellationToken: Ct);
         var vector = embedding.Value.ToFloats().ToArray();
         Assert.Equal(64, vector.Length);
@@ -202,7 +188,7 @@ public sealed class ClipApiTests(InferenceFixture fixture) : IClassFixture<Infer
         using var client = Client();
         var response = await client.PostAsync("/v1/classify", new StringContent(json, Encoding.UTF8, "application/json"), Ct);
         TestContext.Current.TestOutputHelper?.WriteLine($"{name}: {await response.Content.ReadAsStringAsync(Ct)}");
-        await AssertProblem(response, (HttpStatusCode)status, field);
+        await ApiAsserts.AssertProblem(response, (HttpStatusCode)status, field);
     }
 
     [Fact]
@@ -210,7 +196,7 @@ public sealed class ClipApiTests(InferenceFixture fixture) : IClassFixture<Infer
     {
         using var client = Client();
         using var form = Form([("ok.png", GoldenPng(0)), ("notes.png", Encoding.UTF8.GetBytes("this is text, not a png"))], ("labels", "red circle"));
-        await AssertProblem(await client.PostAsync("/v1/classify", form, Ct), HttpStatusCode.BadRequest, "images[1]", "text, not an image");
+        await ApiAsserts.AssertProblem(await client.PostAsync("/v1/classify", form, Ct), HttpStatusCode.BadRequest, "images[1]", "text, not an image");
     }
 
     [Fact]
@@ -218,14 +204,14 @@ public sealed class ClipApiTests(InferenceFixture fixture) : IClassFixture<Infer
     {
         using var client = Client();
         using var form = Form([("ok.png", GoldenPng(0))]);
-        await AssertProblem(await client.PostAsync("/v1/classify", form, Ct), HttpStatusCode.BadRequest, "labels");
+        await ApiAsserts.AssertProblem(await client.PostAsync("/v1/classify", form, Ct), HttpStatusCode.BadRequest, "labels");
     }
 
     [Fact]
     public async Task Unsupported_content_type_is_a_400()
     {
         using var client = Client();
-        await AssertProblem(await client.PostAsync("/v1/classify", new StringContent("labels=x"), Ct), HttpStatusCode.BadRequest, "body");
+        await ApiAsserts.AssertProblem(await client.PostAsync("/v1/classify", new StringContent("labels=x"), Ct), HttpStatusCode.BadRequest, "body");
     }
 
     [Theory]
@@ -244,6 +230,6 @@ public sealed class ClipApiTests(InferenceFixture fixture) : IClassFixture<Infer
     {
         using var client = Client();
         var response = await client.PostAsync("/v1/embeddings", new StringContent(json, Encoding.UTF8, "application/json"), Ct);
-        await AssertProblem(response, (HttpStatusCode)status, field);
+        await ApiAsserts.AssertProblem(response, (HttpStatusCode)status, field);
     }
 }

@@ -7,15 +7,14 @@ using MultimodalHub.Tests.Support;
 
 namespace MultimodalHub.Tests.Core;
 
-public sealed class ReadinessTests
+public sealed class ReadinessTests(InferenceFixture fixture) : IClassFixture<InferenceFixture>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Bundled_models_are_ready_and_alive()
     {
-        using var factory = new InferenceFactory();
-        using var client = factory.CreateClient();
+        using var client = fixture.Factory.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz", Ct)).StatusCode);
         var ready = await client.GetAsync("/readyz", Ct);
         var body = JsonDocument.Parse(await ready.Content.ReadAsStringAsync(Ct)).RootElement;
@@ -119,8 +118,7 @@ public sealed class ReadinessTests
     [Fact]
     public async Task Unknown_model_is_a_404_problem()
     {
-        using var factory = new InferenceFactory();
-        using var client = factory.CreateClient();
+        using var client = fixture.Factory.CreateClient();
         var response = await client.GetAsync("/v1/models/no-such-model", Ct);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);

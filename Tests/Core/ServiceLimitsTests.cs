@@ -4,7 +4,7 @@ using MultimodalHub.Tests.Support;
 
 namespace MultimodalHub.Tests.Core;
 
-public sealed class ServiceLimitsTests
+public sealed class ServiceLimitsTests(InferenceFixture fixture) : IClassFixture<InferenceFixture>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -25,8 +25,7 @@ public sealed class ServiceLimitsTests
     [Fact]
     public async Task Responses_carry_nosniff_and_frame_ancestors()
     {
-        using var factory = new InferenceFactory();
-        using var client = factory.CreateClient();
+        using var client = fixture.Factory.CreateClient();
         var response = await client.GetAsync("/v1/models", Ct);
         Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
         Assert.Contains("frame-ancestors 'none'", response.Headers.GetValues("Content-Security-Policy").Single());

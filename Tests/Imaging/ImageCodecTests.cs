@@ -1,5 +1,6 @@
 using System.Text;
 using MultimodalHub.Inference.Imaging;
+using MultimodalHub.Tests.Support;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Imaging;
@@ -94,7 +95,7 @@ public sealed class ImageCodecTests
     [Fact]
     public void Png_round_trip_keeps_pixels_and_text_chunks()
     {
-        var image = TestImages.Shape("star", TestImages.Colors["purple"], SKColors.White, 48, 40);
+        var image = ShapeScenes.Render(new Scene("white", [new SceneObject("star", "purple", "large", "center")]), 48, 40, null);
         var text = new Dictionary<string, string>
         {
             ["parameters"] = "a red circle\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 42, Size: 64x64, Model: sd-shapes",
@@ -131,7 +132,7 @@ public sealed class ImageCodecTests
 
     public static TheoryData<string, byte[], string> BadImages()
     {
-        var png = TestImages.Encode(TestImages.Shape("circle", SKColors.Red, SKColors.White, 64, 64), SKEncodedImageFormat.Png);
+        var png = TestImages.Encode(ShapeScenes.Render(new Scene("white", [new SceneObject("circle", "red", "large", "center")]), 64), SKEncodedImageFormat.Png);
         var jpeg = TestImages.Encode(Halves(64, 64), SKEncodedImageFormat.Jpeg);
         return new TheoryData<string, byte[], string>
         {

@@ -1,70 +1,13 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using MultimodalHub.Inference.Imaging;
-using MultimodalHub.Tests.Support;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Imaging;
 
-/// <summary>Images made by the tests: shapes drawn with SkiaSharp, encoded files, and hand-built broken ones.</summary>
+/// <summary>Images made by the tests: encoded files and hand-built broken ones.</summary>
 public static class TestImages
 {
-    /// <summary>An RGB image with a coloured shape on a plain background, drawn with SkiaSharp.</summary>
-    public static RgbImage Shape(string shape, SKColor color, SKColor background, int width = 64, int height = 64,
-        float cx = 0.5f, float cy = 0.5f, float size = 0.25f, int noise = 0, int seed = 0,
-        float starOuter = 1.1f, float starInner = 0.38f)
-    {
-        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
-        using var canvas = new SKCanvas(bitmap);
-        canvas.Clear(background);
-        using var paint = new SKPaint { Color = color, IsAntialias = true, Style = SKPaintStyle.Fill };
-        var s = Math.Min(width, height);
-        float x = cx * width, y = cy * height, r = size * s;
-        switch (shape)
-        {
-            case "circle": canvas.DrawCircle(x, y, r, paint); break;
-            case "square": canvas.DrawRect(x - r, y - r, 2 * r, 2 * r, paint); break;
-            case "triangle":
-                ShapeScenes.DrawPolygon(canvas, paint, [(x, y - r), (x + r * 0.95f, y + r * 0.8f), (x - r * 0.95f, y + r * 0.8f)]);
-                break;
-            case "star":
-                var points = new (float, float)[10];
-                for (var i = 0; i < 10; i++)
-                {
-                    var radius = i % 2 == 0 ? r * starOuter : r * starOuter * starInner;
-                    var angle = -Math.PI / 2 + i * Math.PI / 5;
-                    points[i] = (x + radius * (float)Math.Cos(angle), y + radius * (float)Math.Sin(angle));
-                }
-                ShapeScenes.DrawPolygon(canvas, paint, points);
-                break;
-            default: throw new ArgumentException(shape);
-        }
-        canvas.Flush();
-        var image = RgbImage.FromRgba(width, height, bitmap.GetPixelSpan()); // opaque background: premultiplied = straight
-        if (noise > 0)
-        {
-            var random = new Random(seed);
-            var rgb = image.Pixels;
-            for (var i = 0; i < rgb.Length; i++)
-                rgb[i] = (byte)Math.Clamp(rgb[i] + random.Next(-noise, noise + 1), 0, 255);
-        }
-        return image;
-    }
-
-    public static readonly IReadOnlyDictionary<string, SKColor> Colors = new Dictionary<string, SKColor>
-    {
-        // The demo world's palette (as measured on the clip-shapes goldens; orange assumed alike).
-        ["red"] = new(220, 40, 40), ["green"] = new(40, 170, 60), ["blue"] = new(40, 80, 220),
-        ["yellow"] = new(235, 205, 30), ["purple"] = new(140, 60, 190), ["orange"] = new(245, 140, 30),
-    };
-
-    public static readonly IReadOnlyDictionary<string, SKColor> Backgrounds = new Dictionary<string, SKColor>
-    {
-        ["white"] = new(245, 245, 245), ["black"] = new(20, 20, 20), ["gray"] = new(128, 128, 128),
-    };
-
-    public static readonly string[] ShapeNames = ["circle", "square", "triangle", "star"];
-
     /// <summary>Encode RGB(A) pixels with SkiaSharp (PNG, JPEG, WebP).</summary>
     public static byte[] Encode(RgbImage image, SKEncodedImageFormat format, int quality = 95)
     {

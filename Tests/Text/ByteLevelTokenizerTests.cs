@@ -7,7 +7,7 @@ namespace MultimodalHub.Tests.Text;
 public sealed class ByteLevelTokenizerTests
 {
     private static readonly string[] Models = ["shapes-chat", "shapes-vlm"];
-    private static readonly Dictionary<string, ITextTokenizer> Tokenizers = Models.ToDictionary(m => m, m => TokenizerLoader.Load(Repo.Model(m)));
+    internal static readonly Dictionary<string, ITextTokenizer> Tokenizers = Models.ToDictionary(m => m, m => TokenizerLoader.Load(Repo.Model(m)));
     private static readonly Dictionary<string, JsonElement> Cases = Models.ToDictionary(m => m, m => Goldens.Load(m, "tokenizer_cases.json").GetProperty("cases"));
 
     public static TheoryData<string, int> TokenizerCases()

@@ -8,6 +8,8 @@ public sealed class ChatTemplateGoldenTests
 {
     private static readonly JsonElement Conversations = Goldens.Load("shapes-chat", "conversations.json").GetProperty("conversations");
     private static readonly List<JsonElement> VlmTurns = [.. ByteLevelTokenizerTests.VlmTurns(Goldens.Load("shapes-vlm", "cases.json"))];
+    private static readonly ChatTemplate ChatModelTemplate = ChatTemplate.Load(Repo.Model("shapes-chat"));
+    private static readonly ChatTemplate VlmModelTemplate = ChatTemplate.Load(Repo.Model("shapes-vlm"));
 
     public static TheoryData<int> ConversationIndexes() => [.. Enumerable.Range(0, Conversations.GetArrayLength())];
     public static TheoryData<int> VlmTurnIndexes() => [.. Enumerable.Range(0, VlmTurns.Count)];
@@ -30,10 +32,9 @@ public sealed class ChatTemplateGoldenTests
     public void Chat_conversation_renders_the_golden_prompt_and_ids(int index)
     {
         var c = Conversations[index];
-        var template = ChatTemplate.Load(Repo.Model("shapes-chat"));
-        string prompt = template.Render(Messages(c.GetProperty("messages")), c.GetProperty("add_generation_prompt").GetBoolean());
+        string prompt = ChatModelTemplate.Render(Messages(c.GetProperty("messages")), c.GetProperty("add_generation_prompt").GetBoolean());
         Assert.Equal(c.Str("prompt"), prompt);
-        Assert.Equal(c.GetProperty("prompt_ids").Ints(), TokenizerLoader.Load(Repo.Model("shapes-chat")).Encode(prompt));
+        Assert.Equal(c.GetProperty("prompt_ids").Ints(), ByteLevelTokenizerTests.Tokenizers["shapes-chat"].Encode(prompt));
     }
 
     [Theory]
@@ -41,9 +42,9 @@ public sealed class ChatTemplateGoldenTests
     public void Vlm_turn_renders_the_golden_prompt_with_the_image_token(int index)
     {
         var turn = VlmTurns[index];
-        string prompt = ChatTemplate.Load(Repo.Model("shapes-vlm")).Render(Messages(turn.GetProperty("messages")), addGenerationPrompt: true);
+        string prompt = VlmModelTemplate.Render(Messages(turn.GetProperty("messages")), addGenerationPrompt: true);
         Assert.Equal(turn.Str("prompt"), prompt);
-        Assert.Equal(turn.GetProperty("ids").Ints(), TokenizerLoader.Load(Repo.Model("shapes-vlm")).Encode(prompt));
+        Assert.Equal(turn.GetProperty("ids").Ints(), ByteLevelTokenizerTests.Tokenizers["shapes-vlm"].Encode(prompt));
     }
 
     [Fact]

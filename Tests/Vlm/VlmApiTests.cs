@@ -27,14 +27,6 @@ public sealed class VlmApiTests(InferenceFixture fixture) : IClassFixture<Infere
         turn.GetProperty("messages").EnumerateArray().Last().GetProperty("content") is var c && c.ValueKind == JsonValueKind.String
             ? c.GetString()! : c.EnumerateArray().Last().GetProperty("text").GetString()!;
 
-    private static async Task<JsonElement> Post(HttpClient client, string url, object body)
-    {
-        using var response = await client.PostAsJsonAsync(url, body, Ct);
-        var text = await response.Content.ReadAsStringAsync(Ct);
-        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
-
     [Theory]
     [InlineData("g1_red_circle_caption")]
     [InlineData("g2_two_shapes_caption")]
@@ -43,13 +35,13 @@ public sealed class VlmApiTests(InferenceFixture fixture) : IClassFixture<Infere
     {
         using var client = fixture.Factory.CreateClient();
         var turn = Case(name).GetProperty("turns")[0];
-        var json = await Post(client, "/v1/caption", new { image = "data:image/png;base64," + Base64(name), prompt = Question(turn) });
+        var json = await ApiAsserts.PostJson(client, "/v1/caption", new { image = "data:image/png;base64," + Base64(name), prompt = Question(turn) });
         Assert.Equal(turn.GetProperty("generated_text").GetString(), json.GetProperty("text").GetString());
         Assert.Equal("shapes-vlm", json.GetProperty("model").GetString());
         Assert.Equal("stop", json.GetProperty("finish_reason").GetString());
         Assert.Equal(turn.GetProperty("expanded_ids").GetArrayLength(), json.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
 
-        var beams = await Post(client, "/v1/caption", new { image = Base64(name), prompt = Question(turn), num_beams = 3 });
+        var beams = await ApiAsserts.PostJson(client, "/v1/caption", new { image = Base64(name), prompt = Question(turn), num_beams = 3 });
         Assert.Equal(turn.GetProperty("generated_text").GetString(), beams.GetProperty("text").GetString());
     }
 
@@ -59,10 +51,7 @@ public sealed class VlmApiTests(InferenceFixture fixture) : IClassFixture<Infere
         using var client = fixture.Factory.CreateClient();
         var turn = Case("g2_two_shapes_caption").GetProperty("turns")[0];
         using var response = await client.PostAsJsonAsync("/v1/caption", new { image = Base64("g2_two_shapes_caption"), prompt = Question(turn), stream = true }, Ct);
-        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
-        var events = (await response.Content.ReadAsStringAsync(Ct)).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("data: [DONE]", events[^1]);
-        var parsed = events.SkipLast(1).Select(e => JsonDocument.Parse(e["data: ".Length..]).RootElement.Clone()).ToList();
+        var parsed = await ApiAsserts.ReadSse(response);
         var last = parsed[^1];
         Assert.True(last.GetProperty("done").GetBoolean());
         var text = string.Concat(parsed.SkipLast(1).Select(e => e.GetProperty("delta").GetString()));
@@ -79,7 +68,7 @@ public sealed class VlmApiTests(InferenceFixture fixture) : IClassFixture<Infere
     {
         using var client = fixture.Factory.CreateClient();
         var turn = Case(name).GetProperty("turns")[0];
-        var json = await Post(client, "/v1/vqa", new { image = Base64(name), question = Question(turn) });
+        var json = await ApiAsserts.PostJson(client, "/v1/vqa", new { image = Base64(name), question = Question(turn) });
         Assert.Equal(turn.GetProperty("generated_text").GetString(), json.GetProperty("text").GetString());
     }
 
@@ -89,9 +78,9 @@ public sealed class VlmApiTests(InferenceFixture fixture) : IClassFixture<Infere
         using var client = fixture.Factory.CreateClient();
         var turns = Case("g6_multi_turn").GetProperty("turns").EnumerateArray().ToArray();
         var image = Base64("g6_multi_turn");
-        var first = await Post(client, "/v1/vqa", new { image, question = Question(turns[0]) });
+        var first = await ApiAsserts.PostJson(client, "/v1/vqa", new { image, question = Question(turns[0]) });
         Assert.Equal(turns[0].GetProperty("generated_text").GetString(), first.GetProperty("text").GetString());
-        var second = await Post(client, "/v1/vqa", new
+        var second = await ApiAsserts.PostJson(client, "/v1/vqa", new
         {
             image, question = Question(turns[1]),
             history = new[] { new { question = Question(turns[0]), answer = first.GetProperty("text").GetString() } },
@@ -127,15 +116,13 @@ public sealed class VlmApiTests(InferenceFixture fixture) : IClassFixture<Infere
                 },
             },
         };
-        var json = await Post(client, "/v1/chat/completions", body);
+        var json = await ApiAsserts.PostJson(client, "/v1/chat/completions", body);
         Assert.Equal("shapes-vlm", json.GetProperty("model").GetString());
         Assert.Equal(turn.GetProperty("generated_text").GetString(), json.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
 
         body["stream"] = true;
         using var response = await client.PostAsJsonAsync("/v1/chat/completions", body, Ct);
-        var events = (await response.Content.ReadAsStringAsync(Ct)).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("data: [DONE]", events[^1]);
-        var text = string.Concat(events.SkipLast(1).Select(e => JsonDocument.Parse(e["data: ".Length..]).RootElement)
+        var text = string.Concat((await ApiAsserts.ReadSse(response))
             .SelectMany(e => e.GetProperty("choices").EnumerateArray())
             .Select(c => c.GetProperty("delta").TryGetProperty("content", out var t) ? t.GetString() : ""));
         Assert.Equal(turn.GetProperty("generated_text").GetString(), text);
@@ -162,9 +149,7 @@ public sealed class VlmApiTests(InferenceFixture fixture) : IClassFixture<Infere
     {
         using var client = fixture.Factory.CreateClient();
         using var response = await client.PostAsync(url, new StringContent(body, Encoding.UTF8, "application/json"), Ct);
-        var text = await response.Content.ReadAsStringAsync(Ct);
-        Assert.True(status == (int)response.StatusCode, text);
-        Assert.Equal(field, JsonDocument.Parse(text).RootElement.GetProperty("field").GetString());
+        await ApiAsserts.AssertProblem(response, (HttpStatusCode)status, field);
     }
 
     [Fact]

@@ -24,16 +24,14 @@ public sealed class DescribeSwitchTests(InferenceFixture inference) : IClassFixt
         // The real service, seen over a slow link: streamed answers arrive a chunk every 40 ms, so the first caption is
         // still streaming when the second image arrives.
         var slow = new SlowStreams { InnerHandler = inference.Factory.Server.CreateHandler() };
-        await using var ctx = new WebTestContext(new HttpClient(slow) { BaseAddress = inference.Factory.Server.BaseAddress });
-        await ctx.MigrateAsync();
+        await using var ctx = await WebTestContext.StartAsync(new HttpClient(slow) { BaseAddress = inference.Factory.Server.BaseAddress });
         var blobs = ctx.Services.GetRequiredService<IBlobStore>();
         var runs = ctx.Services.GetRequiredService<IRunStore>();
-        var circle = await blobs.PutAsync(await File.ReadAllBytesAsync(Repo.Model("shapes-vlm", "goldens", "g1_red_circle_caption.png"), Ct), Ct);
+        var circle = await ctx.PutGoldenAsync("shapes-vlm", "g1_red_circle_caption.png");
         var triangleBytes = await File.ReadAllBytesAsync(Repo.Model("shapes-vlm", "goldens", "g3_triangle_color.png"), Ct);
         var triangle = await blobs.PutAsync(triangleBytes, Ct);
         var expected = await CaptionAsync(api, triangleBytes);
 
-        ctx.Render<MudBlazor.MudPopoverProvider>();
         var page = ctx.Render<Describe>();
         var input = page.FindComponent<ImageInput>().Instance;
 

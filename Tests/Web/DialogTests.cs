@@ -14,11 +14,9 @@ public sealed class DialogTests(InferenceFixture inference) : IClassFixture<Infe
     [Fact]
     public async Task Details_view_shows_every_parameter_of_an_image_run()
     {
-        await using var ctx = new WebTestContext(inference.Factory.CreateClient());
-        await ctx.MigrateAsync();
+        await using var ctx = await WebTestContext.StartAsync(inference.Factory.CreateClient(), popovers: false);
         var runs = ctx.Services.GetRequiredService<IRunStore>();
-        var blobs = ctx.Services.GetRequiredService<IBlobStore>();
-        var image = await blobs.PutAsync(await File.ReadAllBytesAsync(Repo.Model("clip-shapes", "goldens", "image0.png"), Xunit.TestContext.Current.CancellationToken), Xunit.TestContext.Current.CancellationToken);
+        var image = await ctx.PutGoldenAsync();
         var created = await runs.CreateAsync(new NewRun(RunKind.Imagine, "sd-shapes", "a red circle", "blurry",
             """{"steps":20,"guidance_scale":7.5,"scheduler":"euler_a","seed":1234,"size":"64x64","n":1}"""), Xunit.TestContext.Current.CancellationToken);
         await runs.MarkRunningAsync(created.Id, Xunit.TestContext.Current.CancellationToken);
@@ -40,8 +38,7 @@ public sealed class DialogTests(InferenceFixture inference) : IClassFixture<Infe
     [Fact]
     public async Task Share_dialog_rejects_a_too_long_title_and_an_empty_selection()
     {
-        await using var ctx = new WebTestContext(inference.Factory.CreateClient());
-        await ctx.MigrateAsync();
+        await using var ctx = await WebTestContext.StartAsync(inference.Factory.CreateClient(), popovers: false);
         var provider = ctx.Render<MudDialogProvider>();
         ctx.Render<MudPopoverProvider>();
         var dialogs = ctx.Services.GetRequiredService<IDialogService>();

@@ -21,8 +21,7 @@ public sealed class GallerySemanticTests(InferenceFixture inference) : IClassFix
     [Fact]
     public async Task Backfill_skips_an_image_without_bytes_and_gives_the_others_their_own_embeddings()
     {
-        await using var ctx = new WebTestContext(inference.Factory.CreateClient());
-        await ctx.MigrateAsync();
+        await using var ctx = await WebTestContext.StartAsync(inference.Factory.CreateClient());
         var health = await ctx.Services.GetRequiredService<InferenceHealth>().CheckNowAsync(Ct);
         var clip = health.FirstOf(ModelKind.Clip)!.Id;
         var blobs = ctx.Services.GetRequiredService<IBlobStore>();
@@ -30,7 +29,7 @@ public sealed class GallerySemanticTests(InferenceFixture inference) : IClassFix
         var stored = new List<(string Sha, string Golden)>();
         foreach (var name in new[] { "image0", "image1", "image2" })
         {
-            var image = await blobs.PutAsync(await File.ReadAllBytesAsync(Repo.Model("clip-shapes", "goldens", name + ".png"), Ct), Ct);
+            var image = await ctx.PutGoldenAsync("clip-shapes", name + ".png");
             await runs.CreateAsync(new NewRun(RunKind.Classify, clip, "shapes", InputImages: [image.Sha256]), Ct);
             stored.Add((image.Sha256, name));
             await Task.Delay(20, Ct); // distinct creation times: the backfill takes images oldest first
@@ -39,7 +38,6 @@ public sealed class GallerySemanticTests(InferenceFixture inference) : IClassFix
         foreach (var file in Directory.GetFiles(ctx.BlobPath, stored[0].Sha + ".*", SearchOption.AllDirectories)) File.Delete(file);
 
         ctx.Services.GetRequiredService<NavigationManager>().NavigateTo("gallery?q=a%20red%20circle");
-        ctx.Render<MudBlazor.MudPopoverProvider>();
         var page = ctx.Render<Gallery>();
         await page.InvokeAsync(() => page.Find("input[data-testid=semantic], [data-testid=semantic] input").Change(true));
 

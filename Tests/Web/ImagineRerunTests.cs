@@ -17,13 +17,11 @@ public sealed class ImagineRerunTests(InferenceFixture inference) : IClassFixtur
     [Fact]
     public async Task Rerun_and_vary_seed_are_disabled_while_the_batch_is_running()
     {
-        await using var ctx = new WebTestContext(inference.Factory.CreateClient());
-        await ctx.MigrateAsync();
+        await using var ctx = await WebTestContext.StartAsync(inference.Factory.CreateClient());
         var runs = ctx.Services.GetRequiredService<IRunStore>();
         var earlier = await runs.CreateAsync(new NewRun(RunKind.Imagine, "sd-shapes", "a blue square", null,
             """{"steps":8,"guidance_scale":7.5,"scheduler":"euler_a","seed":7,"size":"64x64","n":3}"""), Ct);
         ctx.Services.GetRequiredService<NavigationManager>().NavigateTo($"imagine?run={earlier.Id}");
-        ctx.Render<MudBlazor.MudPopoverProvider>();
         var page = ctx.Render<Imagine>();
         page.WaitForAssertion(() => Assert.Contains("a blue square", page.Markup)); // the earlier run's parameters are loaded
 

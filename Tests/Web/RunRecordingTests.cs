@@ -29,12 +29,9 @@ public sealed class RunRecordingTests
     [Fact]
     public async Task Classify_with_an_unexpected_failure_shows_an_error_and_records_the_run_as_failed()
     {
-        await using var ctx = new WebTestContext(new HttpClient(new IncompleteAnswers()) { BaseAddress = new Uri("http://inference.test/") });
-        await ctx.MigrateAsync();
-        var image = await ctx.Services.GetRequiredService<IBlobStore>().PutAsync(
-            await File.ReadAllBytesAsync(Repo.Model("clip-shapes", "goldens", "image0.png"), Ct), Ct);
+        await using var ctx = await WebTestContext.StartAsync(new HttpClient(new IncompleteAnswers()) { BaseAddress = new Uri("http://inference.test/") });
+        var image = await ctx.PutGoldenAsync();
         ctx.Services.GetRequiredService<NavigationManager>().NavigateTo($"classify?image={image.Sha256}");
-        ctx.Render<MudBlazor.MudPopoverProvider>();
         var page = ctx.Render<Classify>();
         page.WaitForElement("[data-testid=input-image]");
 

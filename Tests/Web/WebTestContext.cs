@@ -6,6 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using MultimodalHub.Data;
+using MultimodalHub.Data.Entities;
+using MultimodalHub.Data.Services;
+using MultimodalHub.Tests.Support;
 using MultimodalHub.Web.Client;
 using MultimodalHub.Web.Hosting;
 using MultimodalHub.Web.Services;
@@ -42,6 +45,31 @@ public sealed class WebTestContext : BunitContext
     public string BlobPath => Path.Combine(_dataDir, "blobs");
 
     public async Task MigrateAsync() => await Services.MigrateHubDataAsync();
+
+    /// <summary>A context over <paramref name="inference"/> with its data store migrated and, unless told otherwise,
+    /// a MudPopoverProvider rendered (selects and menus need one).</summary>
+    public static async Task<WebTestContext> StartAsync(HttpClient inference, bool popovers = true)
+    {
+        var ctx = new WebTestContext(inference);
+        try
+        {
+            await ctx.MigrateAsync();
+            if (popovers) ctx.Render<MudBlazor.MudPopoverProvider>();
+            return ctx;
+        }
+        catch
+        {
+            await ctx.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Puts a bundled model's golden image (by default clip-shapes' image0.png) into this context's blob store.</summary>
+    public async Task<StoredImage> PutGoldenAsync(string model = "clip-shapes", string file = "image0.png")
+    {
+        var ct = Xunit.TestContext.Current.CancellationToken;
+        return await Services.GetRequiredService<IBlobStore>().PutAsync(await File.ReadAllBytesAsync(Repo.Model(model, "goldens", file), ct), ct);
+    }
 
     /// <summary>An HttpClient aimed at a loopback port nothing listens on.</summary>
     public static HttpClient ClosedPortClient()
