@@ -55,8 +55,8 @@ public static class VlmRun
                     kept = null;
                 }
             }
-            var timings = output.Timings with { PromptTokens = ids.Count };
-            return (new GeneratedChoice(0, decoder.Text, row.FinishReason, row.Ids), timings, start);
+            // PromptTokens: the loop and beam search both count the context ids given, [ids] (the whole prompt, cached part included).
+            return (new GeneratedChoice(0, decoder.Text, row.FinishReason, row.Ids), output.Timings, start);
         }
         finally
         {
