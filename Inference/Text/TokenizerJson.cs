@@ -21,7 +21,6 @@ internal sealed record TokenizerSpec(
     IReadOnlyList<int> PrefixIds,
     IReadOnlyList<int> SuffixIds,
     int? ModelMaxLength,
-    string? BosToken,
     string? EosToken,
     string? PadToken);
 
@@ -70,6 +69,10 @@ internal static class TokenizerSpecReader
         var normalizer = TextNormalizer.FromJson(root.TryGetProperty("normalizer", out var n) ? n : default);
         var pre = PreTokenizerStep.FromJson(root.TryGetProperty("pre_tokenizer", out var pt) ? pt : default);
         var (prefix, suffix) = PostProcessor(root.TryGetProperty("post_processor", out var pp) ? pp : default, vocab, added);
+        var maxLength = ModelMaxLength(config);
+        // bos_token is not used here (the post-processor says what goes in front) but is still read, so that a malformed
+        // one ({"content": <not a string>}) fails loading as it always has.
+        _ = TokenName(config, specialMap, "bos_token");
 
         return new TokenizerSpec(vocab, merges, added, normalizer, pre,
             ByteLevel: pre?.IsByteLevel ?? false,
@@ -78,8 +81,8 @@ internal static class TokenizerSpecReader
             UnknownToken: Str(model, "unk_token"),
             IgnoreMerges: TextNormalizer.Bool(model, "ignore_merges", false),
             prefix, suffix,
-            ModelMaxLength(config),
-            TokenName(config, specialMap, "bos_token"), TokenName(config, specialMap, "eos_token"), TokenName(config, specialMap, "pad_token"));
+            maxLength,
+            TokenName(config, specialMap, "eos_token"), TokenName(config, specialMap, "pad_token"));
     }
 
     private static TokenizerSpec FromSlowFiles(string vocabPath, string mergesPath, JsonElement? config, JsonElement? specialMap)
@@ -113,7 +116,7 @@ internal static class TokenizerSpecReader
                 new SplitPreTokenizer(new Regex(ClipPattern, RegexOptions.Compiled | RegexOptions.CultureInvariant), SplitBehavior.Removed, Invert: true),
                 new ByteLevelPreTokenizer(false, false)]);
             return new TokenizerSpec(vocab, merges, added, normalizer, pre, true, "</w>", "", TokenName(config, specialMap, "unk_token"), false,
-                IdOf(bos) is { } b ? [b] : [], IdOf(eos) is { } e ? [e] : [], ModelMaxLength(config), bos, eos, pad);
+                IdOf(bos) is { } b ? [b] : [], IdOf(eos) is { } e ? [e] : [], ModelMaxLength(config), eos, pad);
         }
 
         // GPT-2 family (GPT2Tokenizer, Qwen2Tokenizer…): byte-level with the family's regex; bos only if add_bos_token.
@@ -123,7 +126,7 @@ internal static class TokenizerSpecReader
             : (PreTokenizerStep)new ByteLevelPreTokenizer(config is { } c2 && TextNormalizer.Bool(c2, "add_prefix_space", false), true);
         bool addBos = config is { } c3 && TextNormalizer.Bool(c3, "add_bos_token", false);
         return new TokenizerSpec(vocab, merges, added, qwen ? new UnicodeNormalizer(System.Text.NormalizationForm.FormC) : null, split, true, "", "", null, false,
-            addBos && IdOf(bos) is { } bb ? [bb] : [], [], ModelMaxLength(config), bos, eos, pad);
+            addBos && IdOf(bos) is { } bb ? [bb] : [], [], ModelMaxLength(config), eos, pad);
     }
 
     /// <summary>Ids the post-processor puts around a single sequence: RobertaProcessing/BertProcessing (cls … sep), TemplateProcessing, ByteLevel (none), Sequence.</summary>

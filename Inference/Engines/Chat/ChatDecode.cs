@@ -26,6 +26,21 @@ public sealed class ChatDecode(ITextTokenizer tokenizer, IReadOnlyList<string> s
         return safe;
     }
 
+    /// <summary>Add an id of sequence row, send the text now safe to show (if any) as its delta; returns whether a stop sequence appeared.</summary>
+    public bool Push(int row, int id, Action<TextDelta> onDelta)
+    {
+        var text = Push(id);
+        if (text.Length > 0) onDelta(new TextDelta(row, text));
+        return Stopped;
+    }
+
+    /// <summary>At the end: send the rest of sequence row (if any) as its delta.</summary>
+    public void Flush(int row, Action<TextDelta> onDelta)
+    {
+        var rest = Flush();
+        if (rest.Length > 0) onDelta(new TextDelta(row, rest));
+    }
+
     /// <summary>At the end: the rest (held-back text, an unfinished character).</summary>
     public string Flush()
     {

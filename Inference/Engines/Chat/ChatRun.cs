@@ -11,22 +11,13 @@ public static class ChatRun
         var rows = Enumerable.Repeat(promptIds, n).ToArray();
         var (ids, mask, _) = GenerationLoop.LeftPad(rows, model.PadId);
         var decoders = Enumerable.Range(0, n).Select(_ => new ChatDecode(model.Tokenizer, options.StopSequences)).ToArray();
-        // ignore_eos: no id ends a row (ids beyond the tokenizer stay masked by the samplers' VocabMask).
-        IReadOnlySet<int> eos = options.IgnoreEos ? new HashSet<int>() : model.EosIds;
-        var settings = new GenerationSettings(ChatSample.Samplers(options, n, model.VocabSize), eos, options.MaxNewTokens, model.PadId);
+        var settings = new GenerationSettings(ChatSample.Samplers(options, n, model.VocabSize), options.EndIds(model.EosIds), options.MaxNewTokens, model.PadId);
         using var output = GenerationLoop.Run(model.Runner, new GenerationInput(StepInput.OfIds(ids, n), mask, rows), settings,
-            next => StepInput.OfIds(next, n),
-            (row, id) =>
-            {
-                var text = decoders[row].Push(id);
-                if (text.Length > 0) onDelta(new TextDelta(row, text));
-                return decoders[row].Stopped;
-            }, ct);
+            next => StepInput.OfIds(next, n), (row, id) => decoders[row].Push(row, id, onDelta), ct);
         var choices = new GeneratedChoice[n];
         for (var i = 0; i < n; i++)
         {
-            var rest = decoders[i].Flush();
-            if (rest.Length > 0) onDelta(new TextDelta(i, rest));
+            decoders[i].Flush(i, onDelta);
             choices[i] = new GeneratedChoice(i, decoders[i].Text, output.Rows[i].FinishReason, output.Rows[i].Ids);
         }
         var t = output.Timings;

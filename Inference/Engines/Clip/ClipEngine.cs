@@ -111,8 +111,7 @@ public sealed class ClipEngine(
         var sw = Stopwatch.StartNew();
         try
         {
-            var (vectors, _, _, _) = EmbedPrompts(model, texts, ct);
-            var tokens = texts.Sum(t => Math.Min(model.Tokenizer.Encode(t).Count, model.MaxTextLength));
+            var (vectors, _, _, tokens) = EmbedPrompts(model, texts, ct);
             metrics.Ran(model.Id, "embed_text", sw.Elapsed);
             return new ClipEmbeddings(model.Id, vectors, tokens);
         }
@@ -152,7 +151,10 @@ public sealed class ClipEngine(
     public Task<ModelLease<ClipModel>> AcquireAsync(ModelDescriptor descriptor, CancellationToken ct) =>
         loaded.AcquireAsync(descriptor, d => ClipModel.Load(d, sessions, Options, log), ct);
 
-    /// <summary>Normalised embeddings of prompts, from the cache where present; the rest tokenized and run in batches.</summary>
+    /// <summary>
+    /// Normalised embeddings of prompts, from the cache where present; the rest tokenized and run in batches.
+    /// Tokens: the real tokens (bos/eos included, at most MaxTextLength) of every prompt, cached and repeated ones too.
+    /// </summary>
     private (float[][] Vectors, int Encoded, int Cached, int Tokens) EmbedPrompts(ClipModel model, IReadOnlyList<string> prompts, CancellationToken ct)
     {
         var vectors = new float[prompts.Count][];
@@ -162,20 +164,20 @@ public sealed class ClipEngine(
         var pending = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         for (var i = 0; i < prompts.Count; i++)
         {
-            if (model.TextCache.TryGet(prompts[i], out var hit)) { vectors[i] = hit; cached++; continue; }
+            if (model.TextCache.TryGet(prompts[i], out var hit)) { vectors[i] = hit.Vector; tokens += hit.Tokens; cached++; continue; }
             if (!pending.TryGetValue(prompts[i], out var slots)) { pending[prompts[i]] = slots = []; missing.Add(prompts[i]); }
             slots.Add(i);
         }
         if (missing.Count > 0)
         {
             var encodings = ClipTokenize.Encode(model.Tokenizer, missing, model.MaxTextLength);
-            tokens = encodings.Sum(ClipTokenize.TokenCount);
             var raw = model.Towers.EmbedTexts(encodings, Options.BatchSize, ct);
             for (var k = 0; k < missing.Count; k++)
             {
                 var v = ClipScore.Normalize(raw[k]);
-                model.TextCache.Add(missing[k], v);
-                foreach (var i in pending[missing[k]]) vectors[i] = v;
+                var count = ClipTokenize.TokenCount(encodings[k]);
+                model.TextCache.Add(missing[k], (v, count));
+                foreach (var i in pending[missing[k]]) { vectors[i] = v; tokens += count; }
             }
         }
         return (vectors, missing.Count, cached, tokens);

@@ -22,7 +22,7 @@ public sealed class ClipModel : IDisposable
         Processor = processor;
         LogitScale = logitScale;
         MaxTextLength = maxTextLength;
-        TextCache = new LruCache(textCacheEntries);
+        TextCache = new LruCache<(float[] Vector, int Tokens)>(textCacheEntries);
     }
 
     public string Id { get; }
@@ -36,8 +36,8 @@ public sealed class ClipModel : IDisposable
     /// <summary>Token positions of the text tower (77 for CLIP).</summary>
     public int MaxTextLength { get; }
 
-    /// <summary>Recent prompts' normalised text embeddings, keyed by the exact prompt.</summary>
-    public LruCache TextCache { get; }
+    /// <summary>Recent prompts' normalised text embeddings with their real token counts, keyed by the exact prompt.</summary>
+    public LruCache<(float[] Vector, int Tokens)> TextCache { get; }
 
     public static ClipModel Load(ModelDescriptor model, OrtSessionFactory sessions, ClipOptions options, ILogger log)
     {

@@ -29,13 +29,19 @@ public sealed class VlmOptions
 public sealed record VlmJob(string? Model, IReadOnlyList<ChatMessage> Messages, IReadOnlyList<RgbImage> Images, SamplingRequest Sampling,
     int NumBeams = 1, double LengthPenalty = 1.0, string ModelField = "model");
 
-/// <summary>A VLM job ready to run: model loaded, prompt rendered, expanded and checked against the context window.</summary>
-public sealed class PreparedVlm(ModelLease<VlmModel> lease, VlmPromptIds prompt, VlmDecoding decoding, VlmJob job) : IDisposable
+/// <summary>A VLM job ready to run: model loaded, prompt rendered, expanded and checked against the context window, images hashed.</summary>
+public sealed class PreparedVlm(ModelLease<VlmModel> lease, VlmPromptIds prompt, VlmDecoding decoding, VlmJob job, IReadOnlyList<string> imageHashes) : IDisposable
 {
     public VlmModel Model => lease.Value;
     public VlmPromptIds Prompt { get; } = prompt;
     public VlmDecoding Decoding { get; } = decoding;
     public VlmJob Job { get; } = job;
+
+    /// <summary>Each image's hash (its feature-cache key), in order.</summary>
+    public IReadOnlyList<string> ImageHashes { get; } = imageHashes;
+
+    /// <summary>The images' hashes joined: the conversation cache's key.</summary>
+    public string ImagesKey { get; } = string.Join(",", imageHashes);
 
     public void Dispose() => lease.Dispose();
 }
@@ -64,7 +70,9 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
             var prompt = VlmPrompt.Build(model, job.Messages, job.Images.Count);
             if (prompt.ExpandedIds.Count + sampling.MaxNewTokens > window)
                 throw new InvalidRequestException("messages", $"The prompt is {prompt.ExpandedIds.Count} tokens (images expanded); with {job.Sampling.MaxTokensField} {sampling.MaxNewTokens} it exceeds the context window of {window} tokens.");
-            return new PreparedVlm(lease, prompt, new VlmDecoding(sampling, job.NumBeams, job.LengthPenalty), job);
+            // Hashed here, before the job takes its place in the model's queue.
+            var hashes = job.Images.Select(VlmPreprocess.Hash).ToArray();
+            return new PreparedVlm(lease, prompt, new VlmDecoding(sampling, job.NumBeams, job.LengthPenalty), job, hashes);
         }
         catch
         {
@@ -81,20 +89,17 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
         IDisposable? slot = null)
     {
         var model = vlm.Model;
-        var imagesKey = "";
         var summary = await GenerationRun.RunAsync(queues, metrics, log, model.Id, "vlm", slot, (emit, token) =>
         {
-            var hashes = vlm.Job.Images.Select(VlmPreprocess.Hash).ToArray();
-            var features = vlm.Job.Images.Select((image, i) => model.Features.GetOrAdd(hashes[i], () =>
+            var features = vlm.Job.Images.Select((image, i) => model.Features.GetOrAdd(vlm.ImageHashes[i], () =>
             {
                 token.ThrowIfCancellationRequested();
                 return VlmEncode.ImageFeatures(model, VlmPreprocess.PixelValues(model, image));
             })).ToArray();
-            imagesKey = string.Join(",", hashes);
-            var (choice, timings, cached) = VlmRun.Run(model, vlm.Prompt, features, imagesKey, vlm.Decoding, model.Conversations, emit, token);
+            var (choice, timings, cached) = VlmRun.Run(model, vlm.Prompt, features, vlm.ImagesKey, vlm.Decoding, model.Conversations, emit, token);
             return new GenerationSummary(model.Id, [choice], timings, cached);
         }, onDelta, ct);
-        return (summary, imagesKey);
+        return (summary, vlm.ImagesKey);
     }
 
     public async Task<(GenerationSummary Summary, string ImagesKey)> CompleteAsync(VlmJob job, Func<TextDelta, CancellationToken, ValueTask>? onDelta, CancellationToken ct)

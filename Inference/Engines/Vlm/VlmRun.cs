@@ -31,29 +31,19 @@ public static class VlmRun
             output = BeamSearch.Run(model.Runner, input, decoding.NumBeams, decoding.LengthPenalty, decoding.Sampling.MaxNewTokens, model.EosIds,
                 model.VocabSize, decoding.Sampling.RepetitionPenalty, Next, ct);
             foreach (var id in output.Rows[0].Content)
-            {
-                var text = decoder.Push(id);
-                if (text.Length > 0) onDelta(new TextDelta(0, text));
-                if (decoder.Stopped) break;
-            }
+                if (decoder.Push(0, id, onDelta)) break;
         }
         else
         {
             var settings = new GenerationSettings([new TokenSampler(decoding.Sampling, model.VocabSize)],
-                decoding.Sampling.IgnoreEos ? new HashSet<int>() : model.EosIds, decoding.Sampling.MaxNewTokens,
+                decoding.Sampling.EndIds(model.EosIds), decoding.Sampling.MaxNewTokens,
                 model.PadId, KeepCache: conversations is not null);
-            output = GenerationLoop.Run(model.Runner, input, settings, Next, (_, id) =>
-            {
-                var text = decoder.Push(id);
-                if (text.Length > 0) onDelta(new TextDelta(0, text));
-                return decoder.Stopped;
-            }, ct);
+            output = GenerationLoop.Run(model.Runner, input, settings, Next, (_, id) => decoder.Push(0, id, onDelta), ct);
         }
         var kept = output.Cache;
         try
         {
-            var rest = decoder.Flush();
-            if (rest.Length > 0) onDelta(new TextDelta(0, rest));
+            decoder.Flush(0, onDelta);
             var row = output.Rows[0];
             if (kept is not null && conversations is not null)
             {
@@ -65,8 +55,8 @@ public static class VlmRun
                     kept = null;
                 }
             }
-            var timings = output.Timings with { PromptTokens = ids.Count };
-            return (new GeneratedChoice(0, decoder.Text, row.FinishReason, row.Ids), timings, start);
+            // PromptTokens: the loop and beam search both count the context ids given, [ids] (the whole prompt, cached part included).
+            return (new GeneratedChoice(0, decoder.Text, row.FinishReason, row.Ids), output.Timings, start);
         }
         finally
         {

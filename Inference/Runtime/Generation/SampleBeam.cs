@@ -16,8 +16,10 @@ public static class BeamSearch
     {
         if (input.Prompt.Batch != 1) throw new ArgumentException("beam search takes one prompt", nameof(input));
         var total = Stopwatch.StartNew();
-        var processors = new List<ILogitsProcessor> { new VocabMask(vocabSize) };
-        if (repetitionPenalty != 1) processors.Add(new RepetitionPenalty(repetitionPenalty));
+        // The greedy chain: vocab mask, then the repetition penalty when it is not 1 (no warpers: beams rank log-probabilities).
+        var processors = TokenSampler.Chain(new SamplingOptions { Greedy = true, RepetitionPenalty = repetitionPenalty }, vocabSize);
+        // Only the repetition penalty reads the context (prompt + the beam's ids); without it none is built.
+        var needsContext = repetitionPenalty != 1;
         var prompt = input.ContextIds[0];
         var finished = new List<(List<int> Ids, double Score)>();
         var beams = new List<(List<int> Ids, double Sum)> { ([], 0) };
@@ -41,7 +43,7 @@ public static class BeamSearch
                 for (var k = 0; k < beams.Count; k++)
                 {
                     var row = logits.AsSpan(k * width, width).ToArray();
-                    var ctx = prompt.Concat(beams[k].Ids).ToList();
+                    IReadOnlyList<int> ctx = needsContext ? prompt.Concat(beams[k].Ids).ToList() : [];
                     foreach (var p in processors) p.Process(row, ctx, beams[k].Ids);
                     var lp = Softmax.Log(row);
                     foreach (var id in Ranking.Top<double>(lp, 2 * numBeams)) candidates.Add((k, id, beams[k].Sum + lp[id]));

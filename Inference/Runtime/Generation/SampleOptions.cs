@@ -20,6 +20,9 @@ public sealed record SamplingOptions
     /// <summary>Keep generating past the model's eos ids, until the token limit or a stop sequence (vLLM / llama.cpp's ignore_eos).</summary>
     public bool IgnoreEos { get; init; }
 
+    /// <summary>The ids that end a row: the model's eos ids, or none with ignore_eos (ids beyond the tokenizer stay masked by the samplers' VocabMask).</summary>
+    public IReadOnlySet<int> EndIds(IReadOnlySet<int> eosIds) => IgnoreEos ? new HashSet<int>() : eosIds;
+
     public static SamplingOptions GreedyDefault(int maxNewTokens) => new() { Greedy = true, MaxNewTokens = maxNewTokens };
 
     /// <summary>Temperatures below this are greedy (dividing logits by less gives ±∞/NaN).</summary>
