@@ -25,7 +25,7 @@ public static class VlmEndpoints
         var image = VlmPreprocess.Decode(request.Image, limits.Value, "image");
         var prompt = request.Prompt is null ? engine.Options.CaptionPrompt : request.Prompt.Trim();
         if (prompt.Length == 0) throw new InvalidRequestException("prompt", "prompt must not be empty.");
-        var sampling = Sampling(request.Temperature, request.TopP, request.TopK, request.MinP, request.RepetitionPenalty, request.MaxTokens, request.Seed);
+        var sampling = Sampling(request);
         var job = new VlmJob(request.Model, VlmEngine.CaptionMessages(prompt), [image], sampling, request.NumBeams ?? 1, request.LengthPenalty ?? 1.0);
         return await Run(http, engine, job, request.Stream == true);
     }
@@ -41,14 +41,13 @@ public static class VlmEndpoints
             if (history[i].Answer is null) throw new InvalidRequestException($"history[{i}].answer", "answer is required.");
         }
         var image = VlmPreprocess.Decode(request.Image, limits.Value, "image");
-        var sampling = Sampling(request.Temperature, request.TopP, request.TopK, request.MinP, request.RepetitionPenalty, request.MaxTokens, request.Seed);
+        var sampling = Sampling(request);
         var job = new VlmJob(request.Model, VlmEngine.VqaMessages(request.Question.Trim(), history, request.System), [image], sampling);
         return await Run(http, engine, job, request.Stream == true);
     }
 
-    /// <summary>The sampler fields caption and VQA requests share (no penalties or stop sequences there).</summary>
-    private static SamplingRequest Sampling(double? temperature, double? topP, int? topK, double? minP, double? repetitionPenalty, int? maxTokens, long? seed) =>
-        new(temperature, topP, topK, minP, repetitionPenalty, MaxNewTokens: maxTokens, Seed: seed);
+    private static SamplingRequest Sampling(VlmRequest r) =>
+        new(r.Temperature, r.TopP, r.TopK, r.MinP, r.RepetitionPenalty, MaxNewTokens: r.MaxTokens, Seed: r.Seed);
 
     private static async Task<IResult> Run(HttpContext http, VlmEngine engine, VlmJob job, bool stream)
     {
