@@ -9,17 +9,17 @@ namespace MultimodalHub.Data;
 /// Register with <c>services.AddHealthChecks().AddCheck&lt;HubDataHealthCheck&gt;("data")</c>.</summary>
 public sealed class HubDataHealthCheck(IDbContextFactory<HubDbContext> dbs, IOptions<DataOptions> options) : IHealthCheck
 {
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            await using var db = await dbs.CreateDbContextAsync(ct);
-            await db.Database.OpenConnectionAsync(ct);
+            await using var db = await dbs.CreateDbContextAsync(cancellationToken);
+            await db.Database.OpenConnectionAsync(cancellationToken);
             await using var cmd = db.Database.GetDbConnection().CreateCommand();
             cmd.CommandText = "SELECT 1;";
-            await cmd.ExecuteScalarAsync(ct);
+            await cmd.ExecuteScalarAsync(cancellationToken);
             var probe = Path.Combine(options.Value.ResolvedBlobPath, $".probe-{Guid.NewGuid():N}");
-            await File.WriteAllBytesAsync(probe, [], ct);
+            await File.WriteAllBytesAsync(probe, [], cancellationToken);
             File.Delete(probe);
             return HealthCheckResult.Healthy();
         }

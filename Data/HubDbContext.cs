@@ -17,15 +17,15 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
     public DbSet<AbVote> AbVotes => Set<AbVote>();
     public DbSet<Embedding> Embeddings => Set<Embedding>();
 
-    protected override void ConfigureConventions(ModelConfigurationBuilder builder)
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         // SQLite cannot order or compare DateTimeOffset stored as text; store UTC unix milliseconds instead.
-        builder.Properties<DateTimeOffset>().HaveConversion<UnixMillisecondsConverter>();
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UnixMillisecondsConverter>();
     }
 
-    protected override void OnModelCreating(ModelBuilder b)
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
-        b.Entity<Owner>(e =>
+        modelBuilder.Entity<Owner>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Id).HasMaxLength(64);
@@ -33,7 +33,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.HasData(new Owner { Id = Owner.LocalId, DisplayName = "Local user", Created = DateTimeOffset.UnixEpoch });
         });
 
-        b.Entity<StoredImage>(e =>
+        modelBuilder.Entity<StoredImage>(e =>
         {
             e.HasKey(x => x.Sha256);
             e.Property(x => x.Sha256).HasMaxLength(64);
@@ -42,7 +42,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.HasIndex(x => x.Created);
         });
 
-        b.Entity<Run>(e =>
+        modelBuilder.Entity<Run>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Kind).HasConversion<string>().HasMaxLength(16);
@@ -58,7 +58,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.HasIndex(x => x.Model);
         });
 
-        b.Entity<RunImage>(e =>
+        modelBuilder.Entity<RunImage>(e =>
         {
             e.HasKey(x => new { x.RunId, x.Role, x.Position });
             e.Property(x => x.Role).HasConversion<string>().HasMaxLength(8);
@@ -67,14 +67,14 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.HasIndex(x => x.ImageSha256);
         });
 
-        b.Entity<ChatSession>(e =>
+        modelBuilder.Entity<ChatSession>(e =>
         {
             e.HasKey(x => x.Id);
             e.HasOne<Owner>().WithMany().HasForeignKey(x => x.OwnerId).OnDelete(DeleteBehavior.Restrict);
             e.HasIndex(x => new { x.OwnerId, x.Updated });
         });
 
-        b.Entity<ChatMessageEntity>(e =>
+        modelBuilder.Entity<ChatMessageEntity>(e =>
         {
             e.ToTable("ChatMessages");
             e.HasKey(x => x.Id);
@@ -86,7 +86,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.HasIndex(x => x.ImageSha256);
         });
 
-        b.Entity<ShareLink>(e =>
+        modelBuilder.Entity<ShareLink>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Token).HasMaxLength(64);
@@ -96,7 +96,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.HasIndex(x => new { x.OwnerId, x.Created });
         });
 
-        b.Entity<ShareLinkItem>(e =>
+        modelBuilder.Entity<ShareLinkItem>(e =>
         {
             e.HasKey(x => new { x.ShareLinkId, x.Position });
             e.HasOne(x => x.ShareLink).WithMany(x => x.Items).HasForeignKey(x => x.ShareLinkId).OnDelete(DeleteBehavior.Cascade);
@@ -104,7 +104,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.HasIndex(x => x.RunId);
         });
 
-        b.Entity<AbVote>(e =>
+        modelBuilder.Entity<AbVote>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Winner).HasConversion<string>().HasMaxLength(8);
@@ -118,7 +118,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.HasIndex(x => x.Created);
         });
 
-        b.Entity<Embedding>(e =>
+        modelBuilder.Entity<Embedding>(e =>
         {
             e.HasKey(x => new { x.ImageSha256, x.ModelId });
             e.Property(x => x.ModelId).HasMaxLength(200);

@@ -20,19 +20,19 @@ internal sealed class ShareService(
     {
         var ids = (request.RunIds ?? []).Distinct().ToList();
         if (ids.Count == 0)
-            throw new ArgumentException("Choose at least one result to share.", nameof(request.RunIds));
+            throw new ArgumentException("Choose at least one result to share.");
         if (ids.Count > MaxItems)
-            throw new ArgumentException($"A link can share at most {MaxItems} results.", nameof(request.RunIds));
+            throw new ArgumentException($"A link can share at most {MaxItems} results.");
         var title = string.IsNullOrWhiteSpace(request.Title) ? null : request.Title.Trim();
         if (title is { Length: > MaxTitle })
-            throw new ArgumentException($"Title is longer than {MaxTitle} characters.", nameof(request.Title));
+            throw new ArgumentException($"Title is longer than {MaxTitle} characters.");
         if (!Enum.IsDefined(request.Expiry))
-            throw new ArgumentException("Unknown expiry.", nameof(request.Expiry));
+            throw new ArgumentException("Unknown expiry.");
 
         await using var db = await dbs.CreateDbContextAsync(ct);
         var owned = await db.Runs.Where(r => ids.Contains(r.Id) && r.OwnerId == request.OwnerId).CountAsync(ct);
         if (owned != ids.Count)
-            throw new ArgumentException("Some results do not exist or are not yours.", nameof(request.RunIds));
+            throw new ArgumentException("Some results do not exist or are not yours.");
 
         var now = time.GetUtcNow();
         var link = new ShareLink
@@ -128,7 +128,7 @@ internal sealed class ShareService(
     private static bool LooksLikeToken(string? token) =>
         token is { Length: >= 22 and <= 64 } && token.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
-    private static ShareLinkSummary Summarise(ShareLink l, IReadOnlyList<long> runIds, DateTimeOffset now) =>
+    private static ShareLinkSummary Summarise(ShareLink l, List<long> runIds, DateTimeOffset now) =>
         new(l.Id, l.Token, l.Kind, l.Title, l.Created, l.ExpiresAt, l.Revoked, l.ViewCount, runIds,
             IsActive: !l.Revoked && (l.ExpiresAt is null || l.ExpiresAt > now) && runIds.Count > 0);
 }

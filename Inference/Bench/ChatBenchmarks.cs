@@ -131,7 +131,7 @@ public class ChatBenchmarks
 
 /// <summary>shapes-vlm: image encode, prefill of an image prompt, and a caption's greedy decode with and without the cache.</summary>
 [Config(typeof(QuickInProcessConfig))]
-public class VlmBenchmarks
+public class VlmBenchmarks : IDisposable
 {
     private VlmModel _model = null!;
     private float[] _pixels = null!;
@@ -152,7 +152,13 @@ public class VlmBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _model.Dispose();
+    public void Cleanup() => Dispose();
+
+    public void Dispose()
+    {
+        _model?.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Benchmark(Description = "image encode")]
     public float Encode() => VlmEncode.ImageFeatures(_model, _pixels)[0];

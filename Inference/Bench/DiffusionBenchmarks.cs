@@ -30,7 +30,7 @@ internal static class SdShapes
 public class DiffusionBenchmarks
 {
     private DiffusionModel _model = null!;
-    private PipelineTimings _timings = new();
+    private readonly PipelineTimings _timings = new();
     private readonly Stopwatch _wall = new();
     private long _seed;
 

@@ -24,7 +24,7 @@ public class PreprocessBenchmarks
     {
         _processor = new ClipImageProcessor(ClipImageProcessorConfig.Default);
         var parts = Size.Split('x');
-        int w = int.Parse(parts[0]), h = int.Parse(parts[1]);
+        int w = int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), h = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
         var pixels = new byte[w * h * 3];
         var random = new Random(1);
         for (var y = 0; y < h; y++)

@@ -123,7 +123,7 @@ public sealed class BenchCommand(ModelRegistry registry) : ICliCommand
             args.Get("models"), threads);
     }
 
-    private static IEnumerable<string> Split(string value) =>
+    private static string[] Split(string value) =>
         value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>The real service (same host as `serve`) on a free loopback port, with the client rate limiter off and its logs on stderr.</summary>

@@ -13,7 +13,10 @@ public sealed partial record NpyArray(long[] Shape, string Dtype, float[] Data)
     /// <summary>The dtypes read, with their NumPy names.</summary>
     public static readonly IReadOnlyDictionary<string, string> AllTypes = new Dictionary<string, string>
     {
-        ["<f4"] = "float32", ["<f8"] = "float64", ["<i4"] = "int32", ["<i8"] = "int64",
+        ["<f4"] = "float32",
+        ["<f8"] = "float64",
+        ["<i4"] = "int32",
+        ["<i8"] = "int64",
     };
 
     /// <param name="dtypes">The dtypes accepted (default <see cref="AllTypes"/>'s keys); any other is an error.</param>

@@ -88,7 +88,7 @@ internal static class TokenizerSpecReader
     private static TokenizerSpec FromSlowFiles(string vocabPath, string mergesPath, JsonElement? config, JsonElement? specialMap)
     {
         var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(vocabPath))!;
-        var merges = File.ReadLines(mergesPath).Where(l => l.Length > 0 && !l.StartsWith("#version")).ToList();
+        var merges = File.ReadLines(mergesPath).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)).ToList();
         string tokenizerClass = config is { } c && c.TryGetProperty("tokenizer_class", out var tc) ? tc.GetString() ?? "" : "";
         bool clip = tokenizerClass.StartsWith("CLIPTokenizer", StringComparison.Ordinal) || merges.Any(m => m.EndsWith("</w>", StringComparison.Ordinal));
         string? bos = TokenName(config, specialMap, "bos_token"), eos = TokenName(config, specialMap, "eos_token"), pad = TokenName(config, specialMap, "pad_token");
@@ -96,7 +96,7 @@ internal static class TokenizerSpecReader
         var added = new List<AddedToken>();
         if (config is { } cfg && cfg.TryGetProperty("added_tokens_decoder", out var decoder))
             foreach (var p in decoder.EnumerateObject())
-                added.Add(new AddedToken(int.Parse(p.Name), p.Value.GetProperty("content").GetString()!,
+                added.Add(new AddedToken(int.Parse(p.Name, System.Globalization.CultureInfo.InvariantCulture), p.Value.GetProperty("content").GetString()!,
                     TextNormalizer.Bool(p.Value, "special", true), TextNormalizer.Bool(p.Value, "lstrip", false),
                     TextNormalizer.Bool(p.Value, "rstrip", false), TextNormalizer.Bool(p.Value, "single_word", false)));
         foreach (var name in new[] { bos, eos, pad })

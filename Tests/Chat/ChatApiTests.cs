@@ -7,10 +7,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using MultimodalHub.Inference.Engines.Chat;
 using MultimodalHub.Inference.Runtime.Generation;
-using HubMessage = MultimodalHub.Inference.Text.ChatMessage;
 using MultimodalHub.Tests.Core;
 using MultimodalHub.Tests.Support;
 using OpenAI.Chat;
+using HubMessage = MultimodalHub.Inference.Text.ChatMessage;
 
 namespace MultimodalHub.Tests.Chat;
 
@@ -167,8 +167,13 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
         Assert.Equal("text_completion", json.GetProperty("object").GetString());
         Assert.Equal(c.GetProperty("generated_text").GetString(), json.GetProperty("choices")[0].GetProperty("text").GetString());
 
-        using var response = await client.PostAsJsonAsync("/v1/completions", new { prompt = c.GetProperty("prompt").GetString(), temperature = 0, stream = true,
-            stream_options = new { include_usage = true } }, Ct);
+        using var response = await client.PostAsJsonAsync("/v1/completions", new
+        {
+            prompt = c.GetProperty("prompt").GetString(),
+            temperature = 0,
+            stream = true,
+            stream_options = new { include_usage = true }
+        }, Ct);
         var chunks = await ApiAsserts.ReadSse(response);
         Assert.Empty(chunks[^1].GetProperty("choices").EnumerateArray());
         Assert.Equal(c.GetProperty("prompt_ids").GetArrayLength(), chunks[^1].GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
@@ -243,7 +248,10 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
         var c = ChatGoldens.Conversation("single_mix_with_system");
         var json = await ApiAsserts.PostJson(client, "/v1/chat/completions", new JsonObject
         {
-            ["messages"] = Messages(c), ["preset"] = "self_consistency", ["self_consistency_samples"] = 5, ["seed"] = 1,
+            ["messages"] = Messages(c),
+            ["preset"] = "self_consistency",
+            ["self_consistency_samples"] = 5,
+            ["seed"] = 1,
         });
         var choice = json.GetProperty("choices")[0];
         var votes = choice.GetProperty("votes").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());

@@ -1,10 +1,10 @@
-using MultimodalHub.Inference.Runtime;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using MultimodalHub.Inference.Engines.Clip;
+using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Tests.Core;
 using MultimodalHub.Tests.Support;
 

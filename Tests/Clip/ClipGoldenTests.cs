@@ -1,7 +1,7 @@
-using MultimodalHub.Inference.Runtime;
 using System.Text.Json;
 using MultimodalHub.Inference.Engines.Clip;
 using MultimodalHub.Inference.Imaging;
+using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Inference.Text;
 using MultimodalHub.Tests.Support;
 

@@ -83,7 +83,7 @@ public sealed class BenchCommandTests
         }
         // The human table on stderr: a header and one row per workload and level.
         Assert.Contains("p50 ms", table);
-        Assert.Equal(4, table.Split('\n').Count(line => line.StartsWith("classify ") || line.StartsWith("chat ")));
+        Assert.Equal(4, table.Split('\n').Count(line => line.StartsWith("classify ", StringComparison.Ordinal) || line.StartsWith("chat ", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -27,8 +27,8 @@ public sealed class ComposeTests
 
         Assert.Contains("127.0.0.1:5081:5081", Seq(inference, "ports")); // loopback only: no accounts yet
         Assert.Contains("127.0.0.1:5080:5080", Seq(web, "ports"));
-        Assert.Contains(Seq(inference, "volumes"), v => v.EndsWith(":/models:ro"));
-        Assert.Contains(Seq(web, "volumes"), v => v.StartsWith("hub-data:/data"));
+        Assert.Contains(Seq(inference, "volumes"), v => v.EndsWith(":/models:ro", StringComparison.Ordinal));
+        Assert.Contains(Seq(web, "volumes"), v => v.StartsWith("hub-data:/data", StringComparison.Ordinal));
         Assert.True(Load().Children.ContainsKey("volumes"));
 
         foreach (var (service, port) in new[] { (inference, 5081), (web, 5080) })

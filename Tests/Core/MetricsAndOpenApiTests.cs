@@ -23,9 +23,9 @@ public sealed class MetricsAndOpenApiTests(InferenceFixture fixture) : IClassFix
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var bad = lines.Where(l => !l.StartsWith('#') && !Sample.IsMatch(l)).ToList();
         Assert.Empty(bad);
-        Assert.Contains(lines, l => l.StartsWith("http_requests_received_total{") && l.Contains("endpoint=\"/v1/models\""));
-        Assert.Contains(lines, l => l.StartsWith("# TYPE hub_model_load_seconds histogram"));
-        Assert.Contains(lines, l => l.StartsWith("# TYPE hub_queue_depth gauge"));
+        Assert.Contains(lines, l => l.StartsWith("http_requests_received_total{", StringComparison.Ordinal) && l.Contains("endpoint=\"/v1/models\""));
+        Assert.Contains(lines, l => l.StartsWith("# TYPE hub_model_load_seconds histogram", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("# TYPE hub_queue_depth gauge", StringComparison.Ordinal));
     }
 
     [Fact]

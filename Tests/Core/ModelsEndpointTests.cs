@@ -15,7 +15,10 @@ public sealed class ModelsEndpointTests(InferenceFixture fixture) : IClassFixtur
             .ToDictionary(m => m.GetProperty("id").GetString()!, m => m.GetProperty("kind").GetString());
         Assert.Equal(new Dictionary<string, string?>
         {
-            ["clip-shapes"] = "clip", ["sd-shapes"] = "diffusion", ["shapes-chat"] = "chat", ["shapes-vlm"] = "vlm",
+            ["clip-shapes"] = "clip",
+            ["sd-shapes"] = "diffusion",
+            ["shapes-chat"] = "chat",
+            ["shapes-vlm"] = "vlm",
         }, kinds);
     }
 

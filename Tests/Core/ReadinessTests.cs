@@ -20,7 +20,7 @@ public sealed class ReadinessTests(InferenceFixture fixture) : IClassFixture<Inf
         var body = JsonDocument.Parse(await ready.Content.ReadAsStringAsync(Ct)).RootElement;
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.Equal("ready", body.GetProperty("status").GetString());
-        Assert.Equal(4, body.GetProperty("checks").EnumerateArray().Count(c => c.GetProperty("name").GetString()!.StartsWith("model:")));
+        Assert.Equal(4, body.GetProperty("checks").EnumerateArray().Count(c => c.GetProperty("name").GetString()!.StartsWith("model:", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public sealed class TempModels : IDisposable
         foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {
             var rel = System.IO.Path.GetRelativePath(source, file);
-            if (rel.StartsWith("goldens")) continue;
+            if (rel.StartsWith("goldens", StringComparison.Ordinal)) continue;
             var dest = System.IO.Path.Combine(Path, asId ?? id, rel);
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(dest)!);
             File.Copy(file, dest);

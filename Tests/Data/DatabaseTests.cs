@@ -16,7 +16,7 @@ public sealed class DatabaseTests
         Assert.True(File.Exists(hub.DatabasePath));
         await using var db = hub.NewContext();
         Assert.Empty(await db.Database.GetPendingMigrationsAsync(Ct));
-        Assert.Contains(await db.Database.GetAppliedMigrationsAsync(Ct), m => m.EndsWith("_InitialCreate"));
+        Assert.Contains(await db.Database.GetAppliedMigrationsAsync(Ct), m => m.EndsWith("_InitialCreate", StringComparison.Ordinal));
         Assert.False(db.Database.HasPendingModelChanges(), "the model changed without a migration: run dotnet ef migrations add");
         Assert.Equal("local", (await db.Owners.SingleAsync(Ct)).Id);
 

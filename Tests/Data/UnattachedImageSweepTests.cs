@@ -57,8 +57,13 @@ public sealed class UnattachedImageSweepTests
         {
             db.AbVotes.Add(new AbVote
             {
-                Prompt = "a red star", ImageA = a.Sha256, ImageB = b.Sha256, ContenderA = "steps=4", ContenderB = "steps=20",
-                Winner = AbWinner.A, Created = clock.GetUtcNow(),
+                Prompt = "a red star",
+                ImageA = a.Sha256,
+                ImageB = b.Sha256,
+                ContenderA = "steps=4",
+                ContenderB = "steps=20",
+                Winner = AbWinner.A,
+                Created = clock.GetUtcNow(),
             });
             await db.SaveChangesAsync(Ct);
         }

@@ -1,5 +1,5 @@
-using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Inference.Imaging;
+using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Tests.Support;
 
 namespace MultimodalHub.Tests.Imaging;

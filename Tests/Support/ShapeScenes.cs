@@ -17,7 +17,11 @@ public sealed record Scene(string Background, IReadOnlyList<SceneObject> Objects
 
     private static string Phrase(string pos) => pos switch
     {
-        "center" => "in the center", "left" => "on the left", "right" => "on the right", "top" => "at the top", "bottom" => "at the bottom",
+        "center" => "in the center",
+        "left" => "on the left",
+        "right" => "on the right",
+        "top" => "at the top",
+        "bottom" => "at the bottom",
         _ => throw new ArgumentException(pos),
     };
 
@@ -56,13 +60,19 @@ public static class ShapeScenes
 
     private static readonly Dictionary<string, SKColor> Colors = new()
     {
-        ["red"] = new(220, 40, 40), ["green"] = new(40, 170, 60), ["blue"] = new(40, 80, 220),
-        ["yellow"] = new(235, 205, 30), ["purple"] = new(140, 60, 190), ["orange"] = new(245, 130, 20),
+        ["red"] = new(220, 40, 40),
+        ["green"] = new(40, 170, 60),
+        ["blue"] = new(40, 80, 220),
+        ["yellow"] = new(235, 205, 30),
+        ["purple"] = new(140, 60, 190),
+        ["orange"] = new(245, 130, 20),
     };
 
     private static readonly Dictionary<string, SKColor> Backgrounds = new()
     {
-        ["white"] = new(245, 245, 245), ["black"] = new(20, 20, 20), ["gray"] = new(128, 128, 128),
+        ["white"] = new(245, 245, 245),
+        ["black"] = new(20, 20, 20),
+        ["gray"] = new(128, 128, 128),
     };
 
     /// <summary>Random scenes: single objects at left/center/right (large or small), or two small ones left and right.</summary>

@@ -82,7 +82,8 @@ public sealed class VlmApiTests(InferenceFixture fixture) : IClassFixture<Infere
         Assert.Equal(turns[0].GetProperty("generated_text").GetString(), first.GetProperty("text").GetString());
         var second = await ApiAsserts.PostJson(client, "/v1/vqa", new
         {
-            image, question = Question(turns[1]),
+            image,
+            question = Question(turns[1]),
             history = new[] { new { question = Question(turns[0]), answer = first.GetProperty("text").GetString() } },
         });
         Assert.Equal(turns[1].GetProperty("generated_text").GetString(), second.GetProperty("text").GetString());

@@ -1,6 +1,6 @@
-using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Inference.Engines.Vlm;
 using MultimodalHub.Inference.Imaging;
+using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Inference.Runtime.Generation;
 using MultimodalHub.Tests.Support;
 

@@ -1,10 +1,10 @@
-using MultimodalHub.Inference.Runtime;
 using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using MultimodalHub.Contracts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
+using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Tests.Core;
 using MultimodalHub.Tests.Support;
 using MultimodalHub.Web.Components.Pages;

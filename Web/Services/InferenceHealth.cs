@@ -23,7 +23,7 @@ public sealed record InferenceHealthState(
 /// Polls the inference service (GET /readyz + GET /v1/models) and tells subscribers (the layout banner, Home) when
 /// what it knows changes. One instance for the whole app: one poll serves every open page.
 /// </summary>
-public sealed class InferenceHealth(IServiceScopeFactory scopes, ILogger<InferenceHealth> logger, TimeProvider time)
+public sealed class InferenceHealth(IServiceScopeFactory scopes, ILogger<InferenceHealth> logger, TimeProvider time) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -72,6 +72,8 @@ public sealed class InferenceHealth(IServiceScopeFactory scopes, ILogger<Inferen
             return new InferenceHealthState(true, true, null, [], $"The inference service answered {(int)e.Status}: {e.Message}", time.GetUtcNow());
         }
     }
+
+    public void Dispose() => _gate.Dispose();
 }
 
 /// <summary>Re-checks the inference service every few seconds (faster while it is down).</summary>

@@ -103,7 +103,7 @@ public static class ChatEndpoints
         }
         // The queue is entered before the response starts, so a full queue is a 429 for streaming requests too.
         using var slot = await enter();
-        return await SseStream.RunAsync(http, model, "chat", async (sse, token) =>
+        return await SseResponse.RunAsync(http, model, "chat", async (sse, token) =>
         {
             var started = new HashSet<int>();
             async ValueTask Delta(TextDelta d, CancellationToken t)
@@ -143,7 +143,7 @@ public static class ChatEndpoints
                 summary.Choices.Select(c => new TextChoice(c.Index, echo + c.Text, c.FinishReason)).ToList(), summary.Usage, summary.ApiTimings));
         }
         using var slot = await chat.EnterAsync(job, ct);
-        return await SseStream.RunAsync(http, model, "chat", async (sse, token) =>
+        return await SseResponse.RunAsync(http, model, "chat", async (sse, token) =>
         {
             var result = await chat.RunAsync(job, (d, t) => sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [new TextChoice(d.Index, d.Text, null)], null), t), token, slot);
             foreach (var c in result.Choices)

@@ -25,7 +25,7 @@ public sealed class ChatModel : IDisposable
         }
         Runner = new DecoderRunner(Session, Spec);
         EosIds = Defaults.EosIds.ToHashSet();
-        PadId = Defaults.PadId ?? Defaults.EosIds.FirstOrDefault();
+        PadId = Defaults.PadId ?? (Defaults.EosIds.Count > 0 ? Defaults.EosIds[0] : 0);
     }
 
     public string Id { get; }

@@ -44,7 +44,7 @@ public sealed class SseWriter(HttpResponse response)
 /// hub_inference_errors_total), sent as an OpenAI error event, and the stream
 /// still ends normally with [DONE] (the status line is already sent; aborting would only look like a network error).
 /// </summary>
-public static class SseStream
+public static class SseResponse
 {
     public static async Task<IResult> RunAsync(HttpContext http, string model, string operation, Func<SseWriter, CancellationToken, Task> body)
     {
@@ -62,7 +62,7 @@ public static class SseStream
             else
             {
                 var services = http.RequestServices;
-                services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SseStream))
+                services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SseResponse))
                     .LogError(e, "{Operation} stream on {Model} failed after the response started", operation, model);
                 await sse.ErrorAsync("Generation failed.", "server_error", null, ct);
             }

@@ -1,6 +1,6 @@
+using Microsoft.Extensions.Options;
 using MultimodalHub.Inference.Cli;
 using MultimodalHub.Inference.Imaging;
-using Microsoft.Extensions.Options;
 
 namespace MultimodalHub.Inference.Engines.Clip;
 

@@ -1,8 +1,8 @@
-using MultimodalHub.Inference.Imaging;
-using Microsoft.Extensions.Options;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using MultimodalHub.Contracts;
+using MultimodalHub.Inference.Imaging;
 using MultimodalHub.Inference.Runtime;
 
 namespace MultimodalHub.Inference.Engines.Clip;
@@ -115,10 +115,10 @@ public static class ClipEndpoints
     public static IReadOnlyList<string> SplitTemplates(IReadOnlyList<string> values) =>
         values.Count == 1 ? values[0].Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : values;
 
-    private static IReadOnlyList<ClipImageInput> ImagesFromBase64(IReadOnlyList<string> values, string field, ImageLimits limits) =>
+    private static List<ClipImageInput> ImagesFromBase64(IReadOnlyList<string> values, string field, ImageLimits limits) =>
         values.Select((v, i) => new ClipImageInput(ImagePayload.FromBase64(v, $"{field}[{i}]", limits), $"{field}[{i}]")).ToList();
 
-    private static IReadOnlyList<string> Strings(JsonElement? input, string field)
+    private static List<string> Strings(JsonElement? input, string field)
     {
         switch (input)
         {

@@ -141,8 +141,13 @@ public sealed class DiffusionService(
         var inv = CultureInfo.InvariantCulture;
         var sampler = plan.Scheduler switch
         {
-            "ddim" => "DDIM", "euler" => "Euler", "euler_a" => "Euler a", "dpmpp_2m" => "DPM++ 2M",
-            "dpmpp_2m_karras" => "DPM++ 2M Karras", "lcm" => "LCM", _ => plan.Scheduler,
+            "ddim" => "DDIM",
+            "euler" => "Euler",
+            "euler_a" => "Euler a",
+            "dpmpp_2m" => "DPM++ 2M",
+            "dpmpp_2m_karras" => "DPM++ 2M Karras",
+            "lcm" => "LCM",
+            _ => plan.Scheduler,
         };
         var text = plan.Prompt + "\n";
         if (plan.NegativePrompt.Length > 0) text += "Negative prompt: " + plan.NegativePrompt + "\n";

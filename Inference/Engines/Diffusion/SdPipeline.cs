@@ -15,10 +15,10 @@ public sealed record DenoiseStep(int Step, int TotalSteps, Func<RgbImage> Previe
 /// <summary>Time spent in the ORT runs (summed) for the benchmark and the response's timings.</summary>
 public sealed class PipelineTimings
 {
-    public TimeSpan TextEncode;
-    public TimeSpan Unet;
-    public TimeSpan Vae;
-    public int UnetRuns;
+    public TimeSpan TextEncode { get; set; }
+    public TimeSpan Unet { get; set; }
+    public TimeSpan Vae { get; set; }
+    public int UnetRuns { get; set; }
 }
 
 /// <summary>

@@ -52,9 +52,9 @@ public sealed class ConversationCache(int capacity) : IDisposable
         foreach (var e in evicted) e.Cache.Dispose();
     }
 
-    private static int CommonPrefix(IReadOnlyList<int> a, IReadOnlyList<int> b)
+    private static int CommonPrefix(int[] a, IReadOnlyList<int> b)
     {
-        var n = Math.Min(a.Count, b.Count);
+        var n = Math.Min(a.Length, b.Count);
         var i = 0;
         while (i < n && a[i] == b[i]) i++;
         return i;

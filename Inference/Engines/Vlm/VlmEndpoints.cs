@@ -61,7 +61,7 @@ public static class VlmEndpoints
         }
         // The queue is entered before the response starts, so a full queue is a 429 for streaming requests too.
         using var slot = await engine.EnterAsync(prepared, ct);
-        return await SseStream.RunAsync(http, prepared.Model.Id, "vlm", async (sse, token) =>
+        return await SseResponse.RunAsync(http, prepared.Model.Id, "vlm", async (sse, token) =>
         {
             var (summary, _) = await engine.RunAsync(prepared, (d, t) => sse.WriteAsync(new VlmStreamEvent(d.Text), t), token, slot);
             var c = summary.Choices[0];

@@ -43,7 +43,7 @@ public sealed class VlmModel : IDisposable
         }
         Runner = new DecoderRunner(Decoder, Spec);
         EosIds = Defaults.EosIds.ToHashSet();
-        PadId = Defaults.PadId ?? Defaults.EosIds.FirstOrDefault();
+        PadId = Defaults.PadId ?? (Defaults.EosIds.Count > 0 ? Defaults.EosIds[0] : 0);
         VisionInput = Vision.InputMetadata.Keys.First();
         VisionOutput = Vision.OutputMetadata.Keys.First();
         EmbedInput = Embed.InputMetadata.Keys.First();

@@ -143,11 +143,17 @@ internal static class JinjaBuiltins
 
     private static JinjaCallable? ListMethod(List<object?> list, string name) => name switch
     {
-        "append" => (args, _) => { list.Add(args.Count > 0 ? args[0] : null); return null; },
+        "append" => (args, _) => Append(list, args.Count > 0 ? args[0] : null),
         "index" => (args, _) => (long)list.FindIndex(x => JinjaValues.Equals(x, args[0])),
         "count" => (args, _) => (long)list.Count(x => JinjaValues.Equals(x, args[0])),
         _ => null,
     };
+
+    private static object? Append(List<object?> list, object? item)
+    {
+        list.Add(item);
+        return null;
+    }
 
     private static JinjaCallable? StringMethod(string s, string name) => name switch
     {
@@ -183,7 +189,7 @@ internal static class JinjaBuiltins
     private static string FormatBraces(string s, List<object?> args)
     {
         int k = 0;
-        return System.Text.RegularExpressions.Regex.Replace(s, @"\{(\d*)\}", m => Str(m.Groups[1].Value.Length > 0 ? args[int.Parse(m.Groups[1].Value)] : args[k++]));
+        return System.Text.RegularExpressions.Regex.Replace(s, @"\{(\d*)\}", m => Str(m.Groups[1].Value.Length > 0 ? args[int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)] : args[k++]));
     }
 
     private static string Title(string s)
@@ -318,8 +324,8 @@ internal static class JinjaBuiltins
         "ge" => Compare(v, args[0]) >= 0,
         "in" => Contains(args[0], v),
         "sameas" => ReferenceEquals(v, args[0]) || (v is null && args[0] is null) || (v is bool b && args[0] is bool b2 && b == b2),
-        "lower" => Str(v) == Str(v).ToLowerInvariant(),
-        "upper" => Str(v) == Str(v).ToUpperInvariant(),
+        "lower" => string.Equals(Str(v), Str(v).ToLowerInvariant(), StringComparison.Ordinal),
+        "upper" => string.Equals(Str(v), Str(v).ToUpperInvariant(), StringComparison.Ordinal),
         _ => throw new JinjaRuntimeException($"unknown test '{name}'"),
     };
 }

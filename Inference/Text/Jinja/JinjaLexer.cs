@@ -40,7 +40,7 @@ internal static class JinjaLexer
             int open = FindOpen(source, i);
             string chunk = open < 0 ? source[i..] : source[i..open];
             if (stripNextWhitespace) chunk = chunk.TrimStart();
-            else if (trimNextNewline) chunk = chunk.StartsWith("\r\n") ? chunk[2..] : chunk.StartsWith('\n') ? chunk[1..] : chunk;
+            else if (trimNextNewline) chunk = chunk.StartsWith("\r\n", StringComparison.Ordinal) ? chunk[2..] : chunk.StartsWith('\n') ? chunk[1..] : chunk;
             trimNextNewline = stripNextWhitespace = false;
             text.Append(chunk);
             if (open < 0) break;
@@ -153,7 +153,7 @@ internal static class JinjaLexer
                             case '\\': sb.Append('\\'); break;
                             case '\'': sb.Append('\''); break;
                             case '"': sb.Append('"'); break;
-                            case 'u' when q + 4 < s.Length: sb.Append((char)int.Parse(s.AsSpan(q + 1, 4), NumberStyles.HexNumber)); q += 4; break;
+                            case 'u' when q + 4 < s.Length: sb.Append((char)int.Parse(s.AsSpan(q + 1, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture)); q += 4; break;
                             case '\n': break;
                             default: sb.Append('\\').Append(s[q]); break;
                         }

@@ -7,8 +7,8 @@ namespace MultimodalHub.Inference.Engines.Diffusion.Schedulers;
 /// </summary>
 public class EulerScheduler : IDiffusionScheduler
 {
-    protected readonly SchedulerConfig Config;
-    protected readonly double[] SigmaList;
+    protected SchedulerConfig Config { get; }
+    protected double[] SigmaList { get; }
     private readonly double[] _timesteps;
 
     public EulerScheduler(SchedulerConfig config, int steps, bool karras = false)

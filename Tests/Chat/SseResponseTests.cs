@@ -7,7 +7,7 @@ using MultimodalHub.Inference.Runtime;
 namespace MultimodalHub.Tests.Chat;
 
 /// <summary>The one SSE path of chat, completions and the VLM: a failure after the stream started ends it normally.</summary>
-public sealed class SseStreamTests
+public sealed class SseResponseTests
 {
     private static (HttpContext Http, MemoryStream Body) Context()
     {
@@ -24,7 +24,7 @@ public sealed class SseStreamTests
     public async Task A_failure_after_the_start_is_an_error_event_then_done(bool invalid)
     {
         var (http, body) = Context();
-        var result = await SseStream.RunAsync(http, "m", "chat", async (sse, ct) =>
+        var result = await SseResponse.RunAsync(http, "m", "chat", async (sse, ct) =>
         {
             await sse.WriteAsync(new { text = "partial" }, ct);
             throw invalid ? new InvalidRequestException("stop", "bad stop") : new InvalidOperationException("native failure with /secret/path");
@@ -45,7 +45,7 @@ public sealed class SseStreamTests
         var (http, body) = Context();
         using var cts = new CancellationTokenSource();
         http.RequestAborted = cts.Token;
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SseStream.RunAsync(http, "m", "chat", (_, ct) =>
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SseResponse.RunAsync(http, "m", "chat", (_, ct) =>
         {
             cts.Cancel();
             ct.ThrowIfCancellationRequested();
