@@ -6,7 +6,10 @@ public enum ModelKind { Clip, Diffusion, Chat, Vlm, Unknown }
 /// <summary>Whether a model's files are usable: ready (valid, loadable) or error (see <see cref="ModelInfo.Error"/>).</summary>
 public enum ModelStatus { Ready, Error }
 
-/// <summary>One entry of GET /v1/models: the OpenAI fields (id, object, created, owned_by) plus the hub's own.</summary>
+/// <summary>
+/// One entry of GET /v1/models: the OpenAI fields (id, object, created, owned_by) plus the hub's own: kind, status,
+/// files, the ONNX variants the folder holds in full (fp32, fp16, q8, q4, ...) and the one it runs.
+/// </summary>
 public sealed record ModelInfo(
     string Id,
     string Object,
@@ -17,7 +20,9 @@ public sealed record ModelInfo(
     bool Loaded,
     string Path,
     IReadOnlyList<string> Files,
-    string? Error);
+    string? Error,
+    IReadOnlyList<string>? Variants = null,
+    string? Variant = null);
 
 public sealed record ModelList(string Object, IReadOnlyList<ModelInfo> Data);
 

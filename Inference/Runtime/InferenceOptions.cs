@@ -26,6 +26,24 @@ public sealed class InferenceOptions
     /// <summary>Use the CUDA execution provider when the build has it and a GPU answers.</summary>
     public bool UseCuda { get; set; } = true;
 
+    /// <summary>
+    /// Which ONNX variant of a model to run when its folder holds several (fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4):
+    /// "auto" picks by <see cref="OnnxVariants.CpuPreference"/>. <see cref="ModelVariants"/> overrides it per model id.
+    /// </summary>
+    public string Variant { get; set; } = "auto";
+
+    /// <summary>Per-model variant, by model id (Inference:ModelVariants:shapes-chat=q4).</summary>
+    public Dictionary<string, string> ModelVariants { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The variant choice for one model id; an unknown name is treated as "auto".</summary>
+    public VariantChoice VariantChoiceFor(string modelId)
+    {
+        var name = ModelVariants.TryGetValue(modelId, out var v) ? v : Variant;
+        return OnnxVariants.TryParse(name, out var variant)
+            ? new VariantChoice(variant, OnnxVariants.CpuPreference)
+            : VariantChoice.Auto;
+    }
+
     /// <summary>Loaded models unused for this long are unloaded. Zero or negative: never.</summary>
     public TimeSpan IdleUnload { get; set; } = TimeSpan.FromMinutes(15);
 }

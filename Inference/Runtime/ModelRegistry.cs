@@ -4,52 +4,80 @@ using MultimodalHub.Contracts;
 
 namespace MultimodalHub.Inference.Runtime;
 
-/// <summary>A model folder found under a models root, with its recognised kind and whether its files are usable.</summary>
-public sealed record ModelDescriptor(string Id, ModelKind Kind, string Directory, IReadOnlyList<string> Files, string? Error)
+/// <summary>
+/// A model folder found under a models root, with its recognised kind, whether its files are usable, the ONNX variants
+/// it holds in full (<see cref="Variants"/>) and the one it runs (<see cref="Variant"/>).
+/// </summary>
+public sealed record ModelDescriptor(
+    string Id, ModelKind Kind, string Directory, IReadOnlyList<string> Files, string? Error,
+    IReadOnlyList<OnnxVariant>? Variants = null, OnnxVariant Variant = OnnxVariant.Fp32)
 {
     public bool IsValid => Error is null && Kind != ModelKind.Unknown;
 
     public string PathOf(string relative) => System.IO.Path.Combine(Directory, relative);
+
+    /// <summary>The full path of a graph ("onnx/model", "unet/model") in the variant this model runs.</summary>
+    public string Onnx(string graph) => PathOf(OnnxVariants.FileOf(graph, Variant));
 }
 
-/// <summary>The file layouts the hub recognises, each one of a real public export family.</summary>
+/// <summary>Which variant to run: the one asked for (configuration), else the first present in the preference order.</summary>
+public sealed record VariantChoice(OnnxVariant? Requested, IReadOnlyList<OnnxVariant> Preference)
+{
+    public static VariantChoice Auto { get; } = new(null, OnnxVariants.CpuPreference);
+}
+
+/// <summary>
+/// The file layouts the hub recognises, each one of a real public export family: the JSON/tokenizer files a kind needs
+/// and its ONNX graphs (without ".onnx"; each may be present in several <see cref="OnnxVariant"/>s).
+/// </summary>
+public sealed record ModelLayout(IReadOnlyList<string> Files, IReadOnlyList<string> Graphs)
+{
+    /// <summary>Every file of the layout in one variant.</summary>
+    public IEnumerable<string> FilesFor(OnnxVariant variant) => Files.Concat(Graphs.Select(g => OnnxVariants.FileOf(g, variant)));
+}
+
 public static class ModelLayouts
 {
     /// <summary>diffusers OnnxStableDiffusionPipeline export.</summary>
-    public static readonly IReadOnlyList<string> Diffusion =
-        ["model_index.json", "scheduler/scheduler_config.json", "text_encoder/model.onnx", "unet/model.onnx", "vae_decoder/model.onnx"];
+    public static readonly ModelLayout Diffusion = new(
+        ["model_index.json", "scheduler/scheduler_config.json"], ["text_encoder/model", "unet/model", "vae_decoder/model"]);
 
     /// <summary>onnx-community vision-language export (vision encoder + embed_tokens + merged decoder).</summary>
-    public static readonly IReadOnlyList<string> Vlm =
-        ["config.json", "tokenizer.json", "onnx/vision_encoder.onnx", "onnx/embed_tokens.onnx", "onnx/decoder_model_merged.onnx"];
+    public static readonly ModelLayout Vlm = new(
+        ["config.json", "tokenizer.json"], ["onnx/vision_encoder", "onnx/embed_tokens", "onnx/decoder_model_merged"]);
 
     /// <summary>Xenova/transformers.js CLIP export.</summary>
-    public static readonly IReadOnlyList<string> Clip =
-        ["config.json", "preprocessor_config.json", "tokenizer.json", "onnx/text_model.onnx", "onnx/vision_model.onnx"];
+    public static readonly ModelLayout Clip = new(
+        ["config.json", "preprocessor_config.json", "tokenizer.json"], ["onnx/text_model", "onnx/vision_model"]);
 
     /// <summary>onnx-community decoder-only LLM with KV cache (Qwen2.5, SmolLM2, Llama 3 exports).</summary>
-    public static readonly IReadOnlyList<string> Chat = ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"];
+    public static readonly ModelLayout Chat = new(["config.json", "tokenizer.json", "tokenizer_config.json"], ["onnx/model"]);
 
     /// <summary>Recognise a folder's kind from the files it has (its marker files), before checking that all of them are present.</summary>
     public static ModelKind Recognise(string dir)
     {
         bool Has(string f) => File.Exists(Path.Combine(dir, f));
+        bool HasGraph(string g) => OnnxVariants.All.Any(v => Has(OnnxVariants.FileOf(g, v)));
         if (Has("model_index.json")) return ModelKind.Diffusion;
-        if (Has("onnx/vision_encoder.onnx") || Has("onnx/embed_tokens.onnx")) return ModelKind.Vlm;
-        if (Has("onnx/text_model.onnx") || Has("onnx/vision_model.onnx")) return ModelKind.Clip;
-        if (Has("onnx/model.onnx") && Has("config.json") && !IsClipConfig(dir)) return ModelKind.Chat;
-        if (Has("onnx/model.onnx") && IsClipConfig(dir)) return ModelKind.Clip;
+        if (HasGraph("onnx/vision_encoder") || HasGraph("onnx/embed_tokens")) return ModelKind.Vlm;
+        if (HasGraph("onnx/text_model") || HasGraph("onnx/vision_model")) return ModelKind.Clip;
+        if (HasGraph("onnx/model") && Has("config.json") && !IsClipConfig(dir)) return ModelKind.Chat;
+        if (HasGraph("onnx/model") && IsClipConfig(dir)) return ModelKind.Clip;
         return ModelKind.Unknown;
     }
 
-    public static IReadOnlyList<string> Required(ModelKind kind) => kind switch
+    public static ModelLayout? Of(ModelKind kind) => kind switch
     {
         ModelKind.Diffusion => Diffusion,
         ModelKind.Vlm => Vlm,
         ModelKind.Clip => Clip,
         ModelKind.Chat => Chat,
-        _ => [],
+        _ => null,
     };
+
+    /// <summary>The variants in which every graph of the layout is present.</summary>
+    public static IReadOnlyList<OnnxVariant> CompleteVariants(ModelLayout layout, IReadOnlyCollection<string> files) =>
+        OnnxVariants.All.Where(v => layout.Graphs.All(g => files.Contains(OnnxVariants.FileOf(g, v)))).ToArray();
 
     private static bool IsClipConfig(string dir)
     {
@@ -72,6 +100,7 @@ public static class ModelLayouts
 public sealed class ModelRegistry
 {
     private readonly IReadOnlyList<string> _roots;
+    private readonly InferenceOptions _options;
     private readonly ILogger<ModelRegistry> _log;
     private readonly TimeProvider _clock = TimeProvider.System;
     private readonly Lock _scanLock = new();
@@ -80,6 +109,7 @@ public sealed class ModelRegistry
     public ModelRegistry(IOptions<InferenceOptions> options, IHostEnvironment env, ILogger<ModelRegistry> log)
     {
         _log = log;
+        _options = options.Value;
         _roots = options.Value.EffectiveModelRoots
             .Select(r => Path.GetFullPath(Path.IsPathRooted(r) ? r : Path.Combine(env.ContentRootPath, r)))
             .ToArray();
@@ -148,7 +178,7 @@ public sealed class ModelRegistry
             foreach (var dir in dirs.Order(StringComparer.Ordinal))
             {
                 if (Path.GetFileName(dir).StartsWith('.')) continue;
-                var model = Describe(dir);
+                var model = Describe(dir, _options.VariantChoiceFor(Path.GetFileName(dir)));
                 if (models.Any(m => string.Equals(m.Id, model.Id, StringComparison.OrdinalIgnoreCase)))
                 {
                     _log.LogWarning("Model {ModelId} in {Directory} is shadowed by an earlier root", model.Id, dir);
@@ -170,9 +200,10 @@ public sealed class ModelRegistry
         return new Snapshot(models, rootErrors, _clock.GetUtcNow());
     }
 
-    /// <summary>Recognise and validate one folder; never throws.</summary>
-    public static ModelDescriptor Describe(string dir)
+    /// <summary>Recognise and validate one folder, and choose the variant it runs; never throws.</summary>
+    public static ModelDescriptor Describe(string dir, VariantChoice? choice = null)
     {
+        choice ??= VariantChoice.Auto;
         var id = Path.GetFileName(Path.TrimEndingDirectorySeparator(dir));
         try
         {
@@ -182,18 +213,33 @@ public sealed class ModelRegistry
                 .Order(StringComparer.Ordinal)
                 .ToArray();
             var kind = ModelLayouts.Recognise(dir);
-            if (kind == ModelKind.Unknown)
+            var layout = ModelLayouts.Of(kind);
+            if (layout is null)
                 return new(id, kind, dir, files, "No recognised model layout (expected a CLIP, Stable Diffusion, chat LLM or vision-language ONNX export).");
+            var variants = ModelLayouts.CompleteVariants(layout, files);
             var problems = new List<string>();
-            foreach (var required in ModelLayouts.Required(kind))
+            var variant = OnnxVariants.Choose(variants, choice.Requested, choice.Preference);
+            if (variant is null)
+            {
+                if (choice.Requested is { } r && variants.Count > 0)
+                    problems.Add($"variant {OnnxVariants.Name(r)} is configured but the folder holds {string.Join(", ", variants.Select(OnnxVariants.Name))}");
+                else
+                    problems.AddRange(layout.Graphs.Where(g => !OnnxVariants.All.Any(v => files.Contains(OnnxVariants.FileOf(g, v))))
+                        .Select(g => $"missing {OnnxVariants.FileOf(g, OnnxVariant.Fp32)}"));
+                if (problems.Count == 0) problems.Add("no variant holds every graph (" + string.Join(", ", layout.Graphs.Select(g => OnnxVariants.FileOf(g, OnnxVariant.Fp32))) + ")");
+            }
+            foreach (var required in layout.FilesFor(variant ?? OnnxVariant.Fp32))
             {
                 var path = Path.Combine(dir, required);
-                if (!File.Exists(path)) problems.Add($"missing {required}");
+                if (!File.Exists(path))
+                {
+                    if (variant is not null || required.EndsWith(".json", StringComparison.Ordinal)) problems.Add($"missing {required}");
+                }
                 else if (new FileInfo(path).Length == 0) problems.Add($"{required} is empty");
                 else if (required.EndsWith(".json", StringComparison.Ordinal) && !IsJson(path)) problems.Add($"{required} is not valid JSON");
                 else if (required.EndsWith(".onnx", StringComparison.Ordinal) && !LooksLikeOnnx(path)) problems.Add($"{required} is not an ONNX model");
             }
-            return new(id, kind, dir, files, problems.Count == 0 ? null : string.Join("; ", problems));
+            return new(id, kind, dir, files, problems.Count == 0 ? null : string.Join("; ", problems.Distinct()), variants, variant ?? OnnxVariant.Fp32);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -13,7 +13,7 @@ public sealed class ChatModel : IDisposable
         Tokenizer = TokenizerLoader.Load(model.Directory);
         Template = ChatTemplate.Load(model.Directory);
         Defaults = GenerationDefaults.Load(model.Directory);
-        Session = sessions.Create(model.PathOf("onnx/model.onnx"));
+        Session = sessions.Create(model.Onnx("onnx/model"));
         try
         {
             Spec = DecoderSpec.From(Session, model.PathOf("config.json"));

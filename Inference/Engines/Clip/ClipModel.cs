@@ -44,11 +44,11 @@ public sealed class ClipModel : IDisposable
         var processor = ClipImageProcessor.Load(model.PathOf("preprocessor_config.json"));
         var tokenizer = TokenizerLoader.Load(model.Directory);
         var maxLength = MaxTextLengthOf(model);
-        var vision = sessions.Create(model.PathOf("onnx/vision_model.onnx"));
+        var vision = sessions.Create(model.Onnx("onnx/vision_model"));
         InferenceSession? text = null;
         try
         {
-            text = sessions.Create(model.PathOf("onnx/text_model.onnx"));
+            text = sessions.Create(model.Onnx("onnx/text_model"));
             var towers = new ClipTowers(vision, text);
             var scale = ReadLogitScale(model, sessions, processor, options, log);
             log.LogInformation("CLIP model {ModelId}: logit scale {LogitScale}, text length {MaxTextLength}, image {Height}x{Width}",
@@ -82,7 +82,7 @@ public sealed class ClipModel : IDisposable
     /// </summary>
     public static float ReadLogitScale(ModelDescriptor model, OrtSessionFactory sessions, ClipImageProcessor processor, ClipOptions options, ILogger log)
     {
-        var path = model.PathOf("onnx/model.onnx");
+        var path = model.Onnx("onnx/model");
         if (!File.Exists(path))
         {
             log.LogWarning("CLIP model {ModelId} has no onnx/model.onnx; using logit scale {LogitScale}", model.Id, options.FallbackLogitScale);

@@ -34,10 +34,10 @@ public sealed class DiffusionModel : IDisposable
         InferenceSession Add(InferenceSession s) { sessions.Add(s); return s; }
         try
         {
-            TextEncoder = Add(createSession(Path.Combine(dir, "text_encoder", "model.onnx")));
-            Unet = Add(createSession(Path.Combine(dir, "unet", "model.onnx")));
-            VaeDecoder = Add(createSession(Path.Combine(dir, "vae_decoder", "model.onnx")));
-            var encoderPath = Path.Combine(dir, "vae_encoder", "model.onnx");
+            TextEncoder = Add(createSession(descriptor.Onnx("text_encoder/model")));
+            Unet = Add(createSession(descriptor.Onnx("unet/model")));
+            VaeDecoder = Add(createSession(descriptor.Onnx("vae_decoder/model")));
+            var encoderPath = descriptor.Onnx("vae_encoder/model");
             VaeEncoder = File.Exists(encoderPath) ? Add(createSession(encoderPath)) : null;
 
             UnetNames = UnetInputs.From(Unet);

@@ -30,9 +30,9 @@ public sealed class VlmModel : IDisposable
         var sessions = new List<InferenceSession>();
         try
         {
-            Vision = createSession(model.PathOf("onnx/vision_encoder.onnx")); sessions.Add(Vision);
-            Embed = createSession(model.PathOf("onnx/embed_tokens.onnx")); sessions.Add(Embed);
-            Decoder = createSession(model.PathOf("onnx/decoder_model_merged.onnx")); sessions.Add(Decoder);
+            Vision = createSession(model.Onnx("onnx/vision_encoder")); sessions.Add(Vision);
+            Embed = createSession(model.Onnx("onnx/embed_tokens")); sessions.Add(Embed);
+            Decoder = createSession(model.Onnx("onnx/decoder_model_merged")); sessions.Add(Decoder);
             Spec = DecoderSpec.From(Decoder, model.PathOf("config.json"));
             if (!Spec.TakesEmbeddings) throw new InvalidDataException("decoder_model_merged.onnx must take inputs_embeds.");
         }
