@@ -21,11 +21,17 @@ public static class CliApp
         builder.Services.AddInferenceCore(builder.Configuration);
         using var host = builder.Build();
         var commands = host.Services.GetServices<ICliCommand>().ToDictionary(c => c.Name, StringComparer.Ordinal);
+        // A command may be two words ("models import-nuget"); the longer name wins.
+        if (rest.Length > 0 && commands.ContainsKey($"{command} {rest[0]}"))
+        {
+            command = $"{command} {rest[0]}";
+            rest = rest[1..];
+        }
         if (command is "help" or "--help" or "-h" || !commands.TryGetValue(command, out var cmd))
         {
             var known = command is "help" or "--help" or "-h";
             (known ? stdout : stderr).WriteLine("usage: MultimodalHub.Inference [serve] [--urls URL] | <command> [options]\ncommands:");
-            foreach (var c in commands.Values.OrderBy(c => c.Name)) (known ? stdout : stderr).WriteLine($"  {c.Name,-10} {c.Summary}");
+            foreach (var c in commands.Values.OrderBy(c => c.Name)) (known ? stdout : stderr).WriteLine($"  {c.Name,-20} {c.Summary}");
             if (!known) stderr.WriteLine($"error: unknown command '{command}'");
             return known ? 0 : 2;
         }

@@ -45,9 +45,10 @@ public sealed record ClipTimings(
     int TextsCached);
 
 /// <summary>
-/// POST /v1/embeddings, OpenAI-style: input is a string or an array of strings. For image vectors set input_type
-/// "image" (input then holds base64 images or data URLs) or give them in "images". encoding_format "float"
-/// (default) or "base64" (little-endian float32, as OpenAI). Vectors are L2-normalised.
+/// POST /v1/embeddings, OpenAI-style: input is a string or an array of strings; model is a sentence-embedding model
+/// (kind "embedding") or a CLIP model. For CLIP image vectors set input_type "image" (input then holds base64 images
+/// or data URLs) or give them in "images". encoding_format "float" (default) or "base64" (little-endian float32, as
+/// OpenAI). dimensions: a shorter size the model was trained for (Matryoshka), renormalised. Vectors are L2-normalised.
 /// </summary>
 public sealed record EmbeddingsRequest(
     JsonElement? Input = null,
@@ -58,7 +59,8 @@ public sealed record EmbeddingsRequest(
     int? Dimensions = null,
     string? User = null);
 
-public sealed record EmbeddingsResponse(string Object, IReadOnlyList<EmbeddingItem> Data, string Model, EmbeddingUsage Usage);
+/// <param name="Truncated">Indices of the texts longer than the model's limit (embedded from their beginning); absent when none was.</param>
+public sealed record EmbeddingsResponse(string Object, IReadOnlyList<EmbeddingItem> Data, string Model, EmbeddingUsage Usage, IReadOnlyList<int>? Truncated = null);
 
 public sealed record EmbeddingItem(string Object, int Index, EmbeddingVector Embedding);
 

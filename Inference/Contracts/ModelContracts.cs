@@ -1,7 +1,7 @@
 namespace MultimodalHub.Contracts;
 
 /// <summary>What kind of engine a model folder is for, recognised from its files.</summary>
-public enum ModelKind { Clip, Diffusion, Chat, Vlm, Unknown }
+public enum ModelKind { Clip, Diffusion, Chat, Vlm, Embedding, Unknown }
 
 /// <summary>Whether a model's files are usable: ready (valid, loadable) or error (see <see cref="ModelInfo.Error"/>).</summary>
 public enum ModelStatus { Ready, Error }

@@ -2,13 +2,14 @@ using MultimodalHub.Contracts;
 using MultimodalHub.Inference.Engines.Chat;
 using MultimodalHub.Inference.Engines.Clip;
 using MultimodalHub.Inference.Engines.Diffusion;
+using MultimodalHub.Inference.Engines.Embedding;
 using MultimodalHub.Inference.Engines.Vlm;
 using MultimodalHub.Inference.Runtime;
 using Prometheus;
 
 namespace MultimodalHub.Inference.Hosting;
 
-/// <summary>Builds the inference service: shared runtime, the four engines, endpoints.</summary>
+/// <summary>Builds the inference service: shared runtime, the five engines, endpoints.</summary>
 public static class InferenceHost
 {
     /// <summary>The services both `serve` and the CLI commands use.</summary>
@@ -26,6 +27,7 @@ public static class InferenceHost
         services.AddVlmEngine();
         services.AddDiffusionEngine();
         services.AddChatEngine();
+        services.AddEmbeddingEngine();
         services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Cli.BenchCommand>();
         return services;
     }
@@ -62,6 +64,7 @@ public static class InferenceHost
         api.MapVlmEndpoints();
         api.MapDiffusionEndpoints();
         api.MapChatEndpoints();
+        api.MapEmbeddingEndpoints();
         return app;
     }
 }

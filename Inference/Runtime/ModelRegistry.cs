@@ -30,7 +30,8 @@ public sealed record VariantChoice(OnnxVariant? Requested, IReadOnlyList<OnnxVar
 /// The file layouts the hub recognises, each one of a real public export family: the JSON/tokenizer files a kind needs
 /// and its ONNX graphs (without ".onnx"; each may be present in several <see cref="OnnxVariant"/>s).
 /// </summary>
-public sealed record ModelLayout(IReadOnlyList<string> Files, IReadOnlyList<string> Graphs)
+/// <param name="AnyOf">Files of which at least one must be present (e.g. tokenizer.json or vocab.txt); empty when none.</param>
+public sealed record ModelLayout(IReadOnlyList<string> Files, IReadOnlyList<string> Graphs, IReadOnlyList<string>? AnyOf = null)
 {
     /// <summary>Every file of the layout in one variant.</summary>
     public IEnumerable<string> FilesFor(OnnxVariant variant) => Files.Concat(Graphs.Select(g => OnnxVariants.FileOf(g, variant)));
@@ -53,6 +54,19 @@ public static class ModelLayouts
     /// <summary>onnx-community decoder-only LLM with KV cache (Qwen2.5, SmolLM2, Llama 3 exports).</summary>
     public static readonly ModelLayout Chat = new(["config.json", "tokenizer.json", "tokenizer_config.json"], ["onnx/model"]);
 
+    /// <summary>
+    /// Sentence encoder (BERT family) as onnx-community / Xenova and sentence-transformers repos ship it: onnx/model.onnx,
+    /// config.json and a WordPiece tokenizer (tokenizer.json, or only BERT's vocab.txt); optional modules.json,
+    /// 1_Pooling/config.json and sentence_bert_config.json say how to pool, normalise and truncate.
+    /// </summary>
+    public static readonly ModelLayout Embedding = new(["config.json"], ["onnx/model"], ["tokenizer.json", "vocab.txt"]);
+
+    /// <summary>config.json model types of encoder-only transformers (sentence encoders), never chat decoders.</summary>
+    private static readonly HashSet<string> EncoderModelTypes = new(StringComparer.Ordinal)
+    {
+        "bert", "distilbert", "mpnet", "roberta", "xlm-roberta", "electra", "albert", "camembert", "nomic_bert", "modernbert",
+    };
+
     /// <summary>Recognise a folder's kind from the files it has (its marker files), before checking that all of them are present.</summary>
     public static ModelKind Recognise(string dir)
     {
@@ -61,9 +75,16 @@ public static class ModelLayouts
         if (Has("model_index.json")) return ModelKind.Diffusion;
         if (HasGraph("onnx/vision_encoder") || HasGraph("onnx/embed_tokens")) return ModelKind.Vlm;
         if (HasGraph("onnx/text_model") || HasGraph("onnx/vision_model")) return ModelKind.Clip;
-        if (HasGraph("onnx/model") && Has("config.json") && !IsClipConfig(dir)) return ModelKind.Chat;
-        if (HasGraph("onnx/model") && IsClipConfig(dir)) return ModelKind.Clip;
-        return ModelKind.Unknown;
+        if (!HasGraph("onnx/model")) return ModelKind.Unknown;
+        var modelType = ConfigModelType(dir);
+        if (modelType == "clip") return ModelKind.Clip;
+        // A sentence encoder says so by its sentence-transformers files, its encoder model type, or a BERT vocab.txt without
+        // tokenizer.json; a decoder LLM (qwen2, llama, ...) has none of these.
+        if (Has("modules.json") || Has("1_Pooling/config.json") || Has("sentence_bert_config.json")
+            || (modelType is not null && EncoderModelTypes.Contains(modelType))
+            || (Has("vocab.txt") && !Has("tokenizer.json")))
+            return ModelKind.Embedding;
+        return Has("config.json") ? ModelKind.Chat : ModelKind.Unknown;
     }
 
     public static ModelLayout? Of(ModelKind kind) => kind switch
@@ -72,6 +93,7 @@ public static class ModelLayouts
         ModelKind.Vlm => Vlm,
         ModelKind.Clip => Clip,
         ModelKind.Chat => Chat,
+        ModelKind.Embedding => Embedding,
         _ => null,
     };
 
@@ -79,16 +101,20 @@ public static class ModelLayouts
     public static IReadOnlyList<OnnxVariant> CompleteVariants(ModelLayout layout, IReadOnlyCollection<string> files) =>
         OnnxVariants.All.Where(v => layout.Graphs.All(g => files.Contains(OnnxVariants.FileOf(g, v)))).ToArray();
 
-    private static bool IsClipConfig(string dir)
+    /// <summary>config.json's model_type, or null when there is none (no file, not JSON, no such key).</summary>
+    private static string? ConfigModelType(string dir)
     {
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json")));
-            return doc.RootElement.TryGetProperty("model_type", out var t) && t.GetString() == "clip";
+            var path = Path.Combine(dir, "config.json");
+            if (!File.Exists(path)) return null;
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("model_type", out var t)
+                && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
         }
         catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
         {
-            return false;
+            return null;
         }
     }
 }
@@ -215,7 +241,7 @@ public sealed class ModelRegistry
             var kind = ModelLayouts.Recognise(dir);
             var layout = ModelLayouts.Of(kind);
             if (layout is null)
-                return new(id, kind, dir, files, "No recognised model layout (expected a CLIP, Stable Diffusion, chat LLM or vision-language ONNX export).");
+                return new(id, kind, dir, files, "No recognised model layout (expected a CLIP, Stable Diffusion, chat LLM, vision-language or sentence-embedding ONNX export).");
             var variants = ModelLayouts.CompleteVariants(layout, files);
             var problems = new List<string>();
             var variant = OnnxVariants.Choose(variants, choice.Requested, choice.Preference);
@@ -239,6 +265,8 @@ public sealed class ModelRegistry
                 else if (required.EndsWith(".json", StringComparison.Ordinal) && !IsJson(path)) problems.Add($"{required} is not valid JSON");
                 else if (required.EndsWith(".onnx", StringComparison.Ordinal) && !LooksLikeOnnx(path)) problems.Add($"{required} is not an ONNX model");
             }
+            if (layout.AnyOf is { Count: > 0 } anyOf && !anyOf.Any(f => files.Contains(f)))
+                problems.Add($"missing {string.Join(" or ", anyOf)}");
             return new(id, kind, dir, files, problems.Count == 0 ? null : string.Join("; ", problems.Distinct()), variants, variant ?? OnnxVariant.Fp32);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -7,7 +7,7 @@ using MultimodalHub.Inference.Runtime;
 
 namespace MultimodalHub.Inference.Engines.Clip;
 
-/// <summary>POST /v1/classify (multipart or JSON) and POST /v1/embeddings (OpenAI-style, text or images).</summary>
+/// <summary>POST /v1/classify (multipart or JSON), and CLIP's side of POST /v1/embeddings (texts or images; the route itself is <see cref="Embedding.EmbeddingEndpoints"/>).</summary>
 public static class ClipEndpoints
 {
     private static readonly JsonSerializerOptions Json = HubJson.Create();
@@ -18,8 +18,6 @@ public static class ClipEndpoints
             app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<ClipOptions>>().Value.MaxRequestBytes);
         app.MapPost("/v1/classify", Classify).WithTags("clip").DisableAntiforgery().WithMetadata(limit)
             .WithSummary("Zero-shot image classification: ranked labels per image, the similarity matrix, timings.");
-        app.MapPost("/v1/embeddings", Embeddings).WithTags("clip").WithMetadata(limit)
-            .WithSummary("OpenAI-style embeddings of texts, or of images (input_type \"image\" or an \"images\" field).");
         return app;
     }
 
@@ -31,28 +29,19 @@ public static class ClipEndpoints
         return TypedResults.Ok(await engine.ClassifyAsync(input, ct));
     }
 
-    internal static async Task<Ok<EmbeddingsResponse>> Embeddings(HttpRequest request, ClipEngine engine, IOptions<ImageLimits> limits, CancellationToken ct)
+    /// <summary>CLIP vectors for an embeddings request: images (input_type "image", or "images") or texts.</summary>
+    internal static async Task<ClipEmbeddings> EmbedAsync(EmbeddingsRequest body, ClipEngine engine, ImageLimits limits, CancellationToken ct)
     {
-        var body = await ReadJsonAsync<EmbeddingsRequest>(request, ct);
-        var asBase64 = body.EncodingFormat?.ToLowerInvariant() switch
-        {
-            null or "float" => false,
-            "base64" => true,
-            _ => throw new InvalidRequestException("encoding_format", $"encoding_format must be \"float\" or \"base64\", not \"{body.EncodingFormat}\"."),
-        };
-        var inputType = body.InputType?.ToLowerInvariant();
-        if (inputType is not (null or "text" or "query" or "document" or "image"))
-            throw new InvalidRequestException("input_type", $"input_type must be \"text\" or \"image\", not \"{body.InputType}\".");
         var hasInput = body.Input is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) };
         ClipEmbeddings result;
         if (body.Images is { Count: > 0 })
         {
             if (hasInput) throw new InvalidRequestException("images", "Give either \"input\" (texts, or images with input_type \"image\") or \"images\", not both.");
-            result = await engine.EmbedImagesAsync(body.Model, ImagesFromBase64(body.Images, "images", limits.Value), ct);
+            result = await engine.EmbedImagesAsync(body.Model, ImagesFromBase64(body.Images, "images", limits), ct);
         }
-        else if (inputType == "image")
+        else if (string.Equals(body.InputType, "image", StringComparison.OrdinalIgnoreCase))
         {
-            result = await engine.EmbedImagesAsync(body.Model, ImagesFromBase64(Strings(body.Input, "input"), "input", limits.Value), ct, "input");
+            result = await engine.EmbedImagesAsync(body.Model, ImagesFromBase64(Strings(body.Input, "input"), "input", limits), ct, "input");
         }
         else
         {
@@ -61,8 +50,7 @@ public static class ClipEndpoints
         var dim = result.Vectors[0].Length;
         if (body.Dimensions is { } d && d != dim)
             throw new InvalidRequestException("dimensions", $"Model '{result.Model}' gives {dim}-dimensional vectors; dimensions must be {dim} or left out.");
-        var data = result.Vectors.Select((v, i) => new EmbeddingItem("embedding", i, new EmbeddingVector(v, asBase64))).ToList();
-        return TypedResults.Ok(new EmbeddingsResponse("list", data, result.Model, new EmbeddingUsage(result.Tokens, result.Tokens)));
+        return result;
     }
 
     private static ClipClassifyInput FromJson(ClassifyRequest body, ImageLimits limits) =>
@@ -118,7 +106,7 @@ public static class ClipEndpoints
     private static List<ClipImageInput> ImagesFromBase64(IReadOnlyList<string> values, string field, ImageLimits limits) =>
         values.Select((v, i) => new ClipImageInput(ImagePayload.FromBase64(v, $"{field}[{i}]", limits), $"{field}[{i}]")).ToList();
 
-    private static List<string> Strings(JsonElement? input, string field)
+    internal static List<string> Strings(JsonElement? input, string field)
     {
         switch (input)
         {
@@ -143,7 +131,7 @@ public static class ClipEndpoints
         }
     }
 
-    private static async Task<T> ReadJsonAsync<T>(HttpRequest request, CancellationToken ct) where T : class
+    internal static async Task<T> ReadJsonAsync<T>(HttpRequest request, CancellationToken ct) where T : class
     {
         if (!request.HasJsonContentType())
             throw new InvalidRequestException("body", "Send the request as application/json (or multipart/form-data for /v1/classify).");
