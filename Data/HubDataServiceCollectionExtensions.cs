@@ -34,6 +34,7 @@ public static class HubDataServiceCollectionExtensions
         services.TryAddSingleton<IShareService, ShareService>();
         services.TryAddSingleton<IRatingService, RatingService>();
         services.TryAddSingleton<IEmbeddingStore, EmbeddingStore>();
+        services.TryAddSingleton<ITextEmbeddingStore, TextEmbeddingStore>();
         services.TryAddSingleton<IChatStore, ChatStore>();
         services.TryAddSingleton<IStartupRecovery, StartupRecovery>();
         services.AddHostedService<WalCheckpointOnShutdown>();

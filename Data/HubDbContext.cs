@@ -16,6 +16,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
     public DbSet<ShareLinkItem> ShareLinkItems => Set<ShareLinkItem>();
     public DbSet<AbVote> AbVotes => Set<AbVote>();
     public DbSet<Embedding> Embeddings => Set<Embedding>();
+    public DbSet<TextEmbedding> TextEmbeddings => Set<TextEmbedding>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -124,6 +125,16 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.Property(x => x.ModelId).HasMaxLength(200);
             e.HasOne<StoredImage>().WithMany().HasForeignKey(x => x.ImageSha256).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(x => x.ModelId);
+        });
+
+        modelBuilder.Entity<TextEmbedding>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Source).HasConversion<string>().HasMaxLength(16);
+            e.Property(x => x.ModelId).HasMaxLength(200);
+            e.HasIndex(x => new { x.ModelId, x.Source, x.ItemId }).IsUnique();
+            e.HasOne<Run>().WithMany().HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<ChatMessageEntity>().WithMany().HasForeignKey(x => x.ChatMessageId).OnDelete(DeleteBehavior.Cascade);
         });
     }
 

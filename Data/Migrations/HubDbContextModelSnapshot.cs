@@ -414,6 +414,53 @@ namespace MultimodalHub.Data.Migrations
                     b.ToTable("Images");
                 });
 
+            modelBuilder.Entity("MultimodalHub.Data.Entities.TextEmbedding", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ChatMessageId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Created")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Dimensions")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ItemId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ModelId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("RunId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Vector")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ChatMessageId");
+
+                    b.HasIndex("RunId");
+
+                    b.HasIndex("ModelId", "Source", "ItemId")
+                        .IsUnique();
+
+                    b.ToTable("TextEmbeddings");
+                });
+
             modelBuilder.Entity("MultimodalHub.Data.Entities.AbVote", b =>
                 {
                     b.HasOne("MultimodalHub.Data.Entities.StoredImage", null)
@@ -548,6 +595,19 @@ namespace MultimodalHub.Data.Migrations
                     b.Navigation("Run");
 
                     b.Navigation("ShareLink");
+                });
+
+            modelBuilder.Entity("MultimodalHub.Data.Entities.TextEmbedding", b =>
+                {
+                    b.HasOne("MultimodalHub.Data.Entities.ChatMessageEntity", null)
+                        .WithMany()
+                        .HasForeignKey("ChatMessageId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.HasOne("MultimodalHub.Data.Entities.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade);
                 });
 
             modelBuilder.Entity("MultimodalHub.Data.Entities.ChatSession", b =>

@@ -135,6 +135,23 @@ public sealed record PreferencePair(
 
 public sealed record NearestImage(string ImageSha256, float Score);
 
+/// <summary>One stored text to embed: <paramref name="ItemId"/> is the run id (run sources) or the chat message id.</summary>
+public sealed record TextToEmbed(TextSource Source, long ItemId, string Text);
+
+/// <summary>A text found by meaning: the text, its score, and the run or conversation it belongs to (with the run's first image, if any).</summary>
+public sealed record TextSearchHit(
+    TextSource Source,
+    long ItemId,
+    float Score,
+    string Text,
+    string Model,
+    RunKind? Kind,
+    long? RunId,
+    long? ChatSessionId,
+    string? ChatTitle,
+    string? ImageSha256,
+    DateTimeOffset Created);
+
 public sealed record ChatSessionSummary(long Id, string Title, string Model, DateTimeOffset Created, DateTimeOffset Updated, int MessageCount);
 
 public sealed record NewChatMessage(string Role, string Content, string? ImageSha256 = null, long? RunId = null);

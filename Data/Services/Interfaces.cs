@@ -107,3 +107,17 @@ public interface IStartupRecovery
 {
     Task<int> RecoverAsync(CancellationToken ct = default);
 }
+
+/// <summary>
+/// Sentence-embedding vectors of stored texts (prompts, captions and answers, chat messages) per model, for search by
+/// meaning. <see cref="NearestAsync"/> is the one place a vector index would replace the exact scan.
+/// </summary>
+public interface ITextEmbeddingStore
+{
+    /// <summary>Stores (or replaces) the vector of one text for a model.</summary>
+    Task UpsertAsync(TextToEmbed text, string modelId, ReadOnlyMemory<float> vector, CancellationToken ct = default);
+    /// <summary>Texts that have no vector for the model yet, oldest first (for indexing new runs and backfilling old ones).</summary>
+    Task<IReadOnlyList<TextToEmbed>> MissingAsync(string modelId, int limit = 64, CancellationToken ct = default);
+    /// <summary>The owner's texts by cosine similarity to the query vector, highest first, with what the gallery shows of them.</summary>
+    Task<IReadOnlyList<TextSearchHit>> NearestAsync(string modelId, ReadOnlyMemory<float> query, int k = 20, string ownerId = Owner.LocalId, CancellationToken ct = default);
+}

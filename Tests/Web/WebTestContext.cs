@@ -31,6 +31,7 @@ public sealed class WebTestContext : BunitContext
         Services.AddSingleton<InferenceClient>(sp => new InferenceClient(inference, Options.Create(new InferenceClientOptions { ReadTimeout = TimeSpan.FromSeconds(10) })));
         Services.AddSingleton<InferenceHealth>();
         Services.AddSingleton<RunRecorder>();
+        Services.AddSingleton<TextSearch>();
         Services.Configure<WebOptions>(_ => { });
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {

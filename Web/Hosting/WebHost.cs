@@ -21,6 +21,9 @@ public sealed class WebOptions
 
     /// <summary>Largest SignalR message from the browser (file uploads stream in chunks below this).</summary>
     public long MaxReceiveMessageBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How often stored texts without a vector are embedded for search by meaning (new ones are embedded as they are recorded).</summary>
+    public TimeSpan TextIndexInterval { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>Builds the web app: Blazor Server + MudBlazor, the inference client, data, health, metrics, headers.</summary>
@@ -49,6 +52,8 @@ public static class WebHost
         builder.Services.AddHostedService<InferenceHealthPoller>();
         builder.Services.AddHubData(builder.Configuration);
         builder.Services.AddSingleton<RunRecorder>();
+        builder.Services.AddSingleton<TextSearch>();
+        builder.Services.AddHostedService<TextIndexBackfill>();
         builder.Services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = web.MaxUploadBytes + 1024 * 1024);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = web.MaxUploadBytes + 1024 * 1024);
         builder.Services.AddHealthChecks().AddHubDataCheck();

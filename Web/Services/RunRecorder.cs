@@ -21,8 +21,9 @@ public sealed class RunCancelledException() : OperationCanceledException("The ru
 /// (the caller's token was cancelled, or the work threw <see cref="RunCancelledException"/>) or failed (any other
 /// exception, logged, with a readable message from <see cref="RunText.Describe"/>). The final write never uses the
 /// caller's token, so a run is never left "running" and no exception escapes into the circuit.
+/// A succeeded run's texts are then embedded for search by meaning (<see cref="TextSearch.Notify"/>), when a search is wired.
 /// </summary>
-public sealed class RunRecorder(IRunStore runs, ILogger<RunRecorder> logger)
+public sealed class RunRecorder(IRunStore runs, ILogger<RunRecorder> logger, TextSearch? search = null)
 {
     /// <param name="work">Receives the new run's id and <paramref name="ct"/>; returns the outputs to store.</param>
     public async Task<RunOutcome> ExecuteAsync(NewRun newRun, Func<long, CancellationToken, Task<RunOutputs>> work, CancellationToken ct = default)
@@ -35,6 +36,7 @@ public sealed class RunRecorder(IRunStore runs, ILogger<RunRecorder> logger)
             await runs.MarkRunningAsync(run.Id, CancellationToken.None);
             var outputs = await work(run.Id, ct);
             await runs.MarkSucceededAsync(run.Id, outputs, CancellationToken.None);
+            search?.Notify();
             return new RunOutcome(runId, RunStatus.Succeeded, null);
         }
         catch (OperationCanceledException e) when (ct.IsCancellationRequested || e is RunCancelledException)
