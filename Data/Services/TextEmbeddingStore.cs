@@ -71,7 +71,12 @@ internal sealed class TextEmbeddingStore(IDbContextFactory<HubDbContext> dbs, Ti
         var runs = await db.Runs.AsNoTracking().Where(r => runIds.Contains(r.Id))
             .Select(r => new
             {
-                r.Id, r.Kind, r.Model, r.Prompt, r.OutputText, r.Created,
+                r.Id,
+                r.Kind,
+                r.Model,
+                r.Prompt,
+                r.OutputText,
+                r.Created,
                 Image = r.Images.OrderBy(i => i.Role == RunImageRole.Output ? 0 : 1).ThenBy(i => i.Position).Select(i => i.ImageSha256).FirstOrDefault(),
             })
             .ToDictionaryAsync(r => r.Id, ct);

@@ -51,7 +51,11 @@ public sealed class EmbeddingLayoutTests(MiniLmFixture f) : IDisposable
             ["decoder"] = new JsonObject { ["type"] = "WordPiece", ["prefix"] = "##", ["cleanup"] = true },
             ["model"] = new JsonObject
             {
-                ["type"] = modelType, ["unk_token"] = "[UNK]", ["continuing_subword_prefix"] = "##", ["max_input_chars_per_word"] = 100, ["vocab"] = vocab,
+                ["type"] = modelType,
+                ["unk_token"] = "[UNK]",
+                ["continuing_subword_prefix"] = "##",
+                ["max_input_chars_per_word"] = 100,
+                ["vocab"] = vocab,
             },
         }.ToJsonString();
     }

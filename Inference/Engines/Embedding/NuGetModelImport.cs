@@ -3,13 +3,13 @@ using System.Reflection.PortableExecutable;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.ML.OnnxRuntime;
+using MultimodalHub.Inference.Runtime;
 using NuGet.Common;
 using NuGet.Configuration;
 using NuGet.Packaging;
 using NuGet.Protocol;
 using NuGet.Protocol.Core.Types;
 using NuGet.Versioning;
-using MultimodalHub.Inference.Runtime;
 
 namespace MultimodalHub.Inference.Engines.Embedding;
 
