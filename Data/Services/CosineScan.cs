@@ -39,6 +39,17 @@ internal static class CosineScan
         return result;
     }
 
+    /// <summary>A vector as the stores keep it: little-endian float32 bytes. Throws for an empty vector or one with NaN or infinity.</summary>
+    public static byte[] ToBytes(ReadOnlyMemory<float> vector)
+    {
+        if (vector.Length == 0)
+            throw new ArgumentException("Embedding is empty.", nameof(vector));
+        foreach (var x in vector.Span)
+            if (!float.IsFinite(x))
+                throw new ArgumentException("Embedding contains NaN or infinity.", nameof(vector));
+        return MemoryMarshal.AsBytes(vector.Span).ToArray();
+    }
+
     private static float Norm(ReadOnlySpan<float> v) => MathF.Sqrt(Dot(v, v));
 
     private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)

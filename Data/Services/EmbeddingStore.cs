@@ -11,12 +11,7 @@ internal sealed class EmbeddingStore(IDbContextFactory<HubDbContext> dbs, TimePr
     public async Task UpsertAsync(string imageSha256, string modelId, ReadOnlyMemory<float> vector, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
-        if (vector.Length == 0)
-            throw new ArgumentException("Embedding is empty.", nameof(vector));
-        foreach (var x in vector.Span)
-            if (!float.IsFinite(x))
-                throw new ArgumentException("Embedding contains NaN or infinity.", nameof(vector));
-        var bytes = MemoryMarshal.AsBytes(vector.Span).ToArray();
+        var bytes = CosineScan.ToBytes(vector);
         var created = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var db = await dbs.CreateDbContextAsync(ct);
         await db.Database.ExecuteSqlInterpolatedAsync($"""

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.EntityFrameworkCore;
 using MultimodalHub.Data.Entities;
 
@@ -15,12 +14,7 @@ internal sealed class TextEmbeddingStore(IDbContextFactory<HubDbContext> dbs, Ti
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
-        if (vector.Length == 0)
-            throw new ArgumentException("Embedding is empty.", nameof(vector));
-        foreach (var x in vector.Span)
-            if (!float.IsFinite(x))
-                throw new ArgumentException("Embedding contains NaN or infinity.", nameof(vector));
-        var bytes = MemoryMarshal.AsBytes(vector.Span).ToArray();
+        var bytes = CosineScan.ToBytes(vector);
         var created = time.GetUtcNow().ToUnixTimeMilliseconds();
         long? runId = text.Source == TextSource.ChatMessage ? null : text.ItemId;
         long? messageId = text.Source == TextSource.ChatMessage ? text.ItemId : null;

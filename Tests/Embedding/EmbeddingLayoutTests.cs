@@ -15,6 +15,9 @@ namespace MultimodalHub.Tests.Embedding;
 [Collection(MiniLmGroup.Name)]
 public sealed class EmbeddingLayoutTests(MiniLmFixture f) : IDisposable
 {
+    private static readonly OrtSessionFactory Sessions =
+        new(Options.Create(new InferenceOptions { IntraOpThreads = 2, UseCuda = false }), NullLogger<OrtSessionFactory>.Instance);
+
     private readonly string _root = Directory.CreateTempSubdirectory("hub-embedding-layouts-").FullName;
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
@@ -71,8 +74,7 @@ public sealed class EmbeddingLayoutTests(MiniLmFixture f) : IDisposable
         var fromJson = WordPieceText.Load(dir);
         foreach (var text in EmbeddingTexts.All)
             Assert.Equal(f.Model.Tokenizer.Encode(text, 512).Ids, fromJson.Encode(text, 512).Ids);
-        var sessions = new OrtSessionFactory(Options.Create(new InferenceOptions { IntraOpThreads = 2, UseCuda = false }), NullLogger<OrtSessionFactory>.Instance);
-        using var loaded = EmbeddingModel.Load(model, sessions, NullLogger.Instance);
+        using var loaded = EmbeddingModel.Load(model, Sessions, NullLogger.Instance);
         Assert.Equal([PoolingMode.Mean], loaded.Config.Pooling); // no 1_Pooling: sentence-transformers' default
         Assert.True(loaded.Config.Normalize);
     }
@@ -84,8 +86,7 @@ public sealed class EmbeddingLayoutTests(MiniLmFixture f) : IDisposable
             ("modules.json", """[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},{"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"}]"""),
             ("1_Pooling/config.json", """{"word_embedding_dimension":384,"pooling_mode_cls_token":true,"pooling_mode_mean_tokens":false}"""),
             ("sentence_bert_config.json", """{"max_seq_length":128,"do_lower_case":false}"""));
-        var sessions = new OrtSessionFactory(Options.Create(new InferenceOptions { IntraOpThreads = 2, UseCuda = false }), NullLogger<OrtSessionFactory>.Instance);
-        using var model = EmbeddingModel.Load(ModelRegistry.Describe(dir), sessions, NullLogger.Instance);
+        using var model = EmbeddingModel.Load(ModelRegistry.Describe(dir), Sessions, NullLogger.Instance);
         Assert.Equal([PoolingMode.Cls], model.Config.Pooling);
         Assert.False(model.Config.Normalize);
         Assert.Equal(128, model.Config.MaxLength);
