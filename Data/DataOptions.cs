@@ -33,7 +33,8 @@ public sealed class DataOptions
     /// <summary>How often the sweep of unattached images runs (first run one interval after start). Default 1 hour.</summary>
     public TimeSpan UnattachedImageSweepInterval { get; set; } = TimeSpan.FromHours(1);
 
-    internal string ResolvedDatabasePath => Resolve(DatabasePath);
+    /// <summary>The database file as an absolute path.</summary>
+    public string ResolvedDatabasePath => Resolve(DatabasePath);
     internal string ResolvedBlobPath => Resolve(BlobPath);
 
     private static string Resolve(string path) =>

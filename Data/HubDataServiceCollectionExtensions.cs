@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Data.Storage;
 
@@ -18,16 +19,7 @@ public static class HubDataServiceCollectionExtensions
     /// Configuration section "Data" binds <see cref="DataOptions"/>.</summary>
     public static IServiceCollection AddHubData(this IServiceCollection services, IConfiguration configuration, Action<DataOptions>? configure = null)
     {
-        var builder = services.AddOptions<DataOptions>().Bind(configuration.GetSection(DataOptions.Section));
-        if (configure is not null)
-            builder.Configure(configure);
-        services.TryAddSingleton(TimeProvider.System);
-
-        services.AddDbContextFactory<HubDbContext>((sp, o) =>
-        {
-            var options = sp.GetRequiredService<IOptions<DataOptions>>().Value;
-            ConfigureSqlite(o, ConnectionString(options), options.BusyTimeoutSeconds);
-        }, ServiceLifetime.Singleton);
+        AddHubDatabase(services, configuration, configure, create: true);
 
         services.TryAddSingleton<IBlobStore, BlobStore>();
         services.TryAddSingleton<IRunStore, RunStore>();
@@ -37,9 +29,35 @@ public static class HubDataServiceCollectionExtensions
         services.TryAddSingleton<ITextEmbeddingStore, TextEmbeddingStore>();
         services.TryAddSingleton<IChatStore, ChatStore>();
         services.TryAddSingleton<IStartupRecovery, StartupRecovery>();
+        services.TryAddSingleton<IAccountStore, AccountStore>();
         services.AddHostedService<WalCheckpointOnShutdown>();
         services.AddHostedService<UnattachedImageSweeper>();
         return services;
+    }
+
+    /// <summary>For the inference service: only <see cref="IApiKeyStore"/> over the web app's database (section
+    /// "Data", DatabasePath). The file is opened, never created or migrated here: the web app owns it.</summary>
+    public static IServiceCollection AddHubApiKeys(this IServiceCollection services, IConfiguration configuration)
+    {
+        AddHubDatabase(services, configuration, null, create: false);
+        return services;
+    }
+
+    private static void AddHubDatabase(IServiceCollection services, IConfiguration configuration, Action<DataOptions>? configure, bool create)
+    {
+        var builder = services.AddOptions<DataOptions>().Bind(configuration.GetSection(DataOptions.Section));
+        if (configure is not null)
+            builder.Configure(configure);
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddDbContextFactory<HubDbContext>((sp, o) =>
+        {
+            var options = sp.GetRequiredService<IOptions<DataOptions>>().Value;
+            ConfigureSqlite(o, ConnectionString(options, create), options.BusyTimeoutSeconds);
+        }, ServiceLifetime.Singleton);
+        // ASP.NET Core Identity's EF stores take the context itself (one per request or circuit scope).
+        services.TryAddScoped(sp => sp.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContext());
+        services.TryAddSingleton<IApiKeyStore, ApiKeyStore>();
     }
 
     /// <summary>Creates the data folders, checks the database's integrity (PRAGMA quick_check; throws when it fails), applies
@@ -82,10 +100,10 @@ public static class HubDataServiceCollectionExtensions
             await services.GetRequiredService<IStartupRecovery>().RecoverAsync(ct);
     }
 
-    internal static string ConnectionString(DataOptions options) => new SqliteConnectionStringBuilder
+    internal static string ConnectionString(DataOptions options, bool create = true) => new SqliteConnectionStringBuilder
     {
         DataSource = options.ResolvedDatabasePath,
-        Mode = SqliteOpenMode.ReadWriteCreate,
+        Mode = create ? SqliteOpenMode.ReadWriteCreate : SqliteOpenMode.ReadWrite,
         ForeignKeys = true,
         DefaultTimeout = options.BusyTimeoutSeconds,
         Pooling = true,

@@ -1,10 +1,13 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Data;
 
-public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbContext(options)
+/// <summary>The one database: the hub's tables and ASP.NET Core Identity's (AspNetUsers, AspNetRoles, ...).</summary>
+public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : IdentityDbContext<HubUser>(options)
 {
     public DbSet<Owner> Owners => Set<Owner>();
     public DbSet<StoredImage> Images => Set<StoredImage>();
@@ -17,6 +20,8 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
     public DbSet<AbVote> AbVotes => Set<AbVote>();
     public DbSet<Embedding> Embeddings => Set<Embedding>();
     public DbSet<TextEmbedding> TextEmbeddings => Set<TextEmbedding>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<ImageUpload> ImageUploads => Set<ImageUpload>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -26,6 +31,33 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
+        base.OnModelCreating(modelBuilder); // Identity's tables
+        modelBuilder.Entity<IdentityRole>().HasData(HubRoles.All.Select(r => new IdentityRole(r)
+        {
+            Id = "role-" + r,
+            NormalizedName = r.ToUpperInvariant(),
+            ConcurrencyStamp = "role-" + r,
+        }));
+
+        modelBuilder.Entity<ApiKey>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Name).HasMaxLength(100);
+            e.Property(x => x.Prefix).HasMaxLength(16);
+            e.Property(x => x.Hash).HasMaxLength(64);
+            e.HasIndex(x => x.Hash).IsUnique();
+            e.HasOne<Owner>().WithMany().HasForeignKey(x => x.OwnerId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => new { x.OwnerId, x.Created });
+        });
+
+        modelBuilder.Entity<ImageUpload>(e =>
+        {
+            e.HasKey(x => new { x.ImageSha256, x.OwnerId });
+            e.HasOne<StoredImage>().WithMany().HasForeignKey(x => x.ImageSha256).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Owner>().WithMany().HasForeignKey(x => x.OwnerId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => x.OwnerId);
+        });
+
         modelBuilder.Entity<Owner>(e =>
         {
             e.HasKey(x => x.Id);

@@ -27,6 +27,13 @@ public sealed class PlatformFixture : IAsyncLifetime
 
     public IBrowser Browser { get; private set; } = null!;
 
+    /// <summary>The admin account the fixture creates before the web app starts (the first account).</summary>
+    public const string AdminName = "e2e-admin";
+
+    public string AdminPassword { get; } = "e2e-pw-" + Guid.NewGuid().ToString("N")[..12];
+
+    private string? _adminState;
+
     private readonly List<Process> _processes = [];
     private readonly List<ProcessLog> _logs = [];
     private IPlaywright? _playwright;
@@ -44,6 +51,9 @@ public sealed class PlatformFixture : IAsyncLifetime
             InferenceUrl = new Uri($"http://127.0.0.1:{inferencePort}/");
             WebUrl = new Uri($"http://127.0.0.1:{webPort}/");
 
+            // The first account, made with the web app's CLI before the web app starts (tests that need a fresh
+            // database without accounts start their own web app: StartExtraWebAsync).
+            await CreateAccountAsync(AdminName, AdminPassword, "--admin");
             var inference = Start("inference", Built("Inference", "MultimodalHub.Inference.dll"), Path.Combine(RepoRoot, "Inference"), logs,
                 "serve", "--urls", InferenceUrl.ToString().TrimEnd('/'), $"--Inference:ModelRoots:0={Path.Combine(RepoRoot, "models")}",
                 "--Inference:IntraOpThreads=2", "--Limits:RequestsPerMinute=0");
@@ -59,6 +69,7 @@ public sealed class PlatformFixture : IAsyncLifetime
                 Headless = true,
                 Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"],
             });
+            _adminState = await SignInStateAsync(AdminName, AdminPassword);
         }
         catch
         {
@@ -67,13 +78,59 @@ public sealed class PlatformFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>A fresh browser context (no cookies) with a page, console errors collected.</summary>
-    public async Task<(IBrowserContext Context, IPage Page, List<string> Errors)> NewPageAsync()
+    /// <summary>A fresh browser context signed in as the fixture's admin, with a page, console errors collected.</summary>
+    public Task<(IBrowserContext Context, IPage Page, List<string> Errors)> NewPageAsync() => NewPageAsync(_adminState);
+
+    /// <summary>A fresh browser context with no cookies (not signed in).</summary>
+    public Task<(IBrowserContext Context, IPage Page, List<string> Errors)> NewAnonymousPageAsync(Uri? baseUrl = null) => NewPageAsync(null, baseUrl);
+
+    /// <summary>Creates an account (role flag "--admin", "--viewer" or "" for a user) with the web app's CLI
+    /// (`users add NAME --password-stdin`) on this fixture's database, or on <paramref name="dataDir"/>'s.</summary>
+    public async Task CreateAccountAsync(string name, string password, string roleFlag = "", string? dataDir = null)
+    {
+        dataDir ??= DataDir;
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.Combine(RepoRoot, "Web"), UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Built("Web", "MultimodalHub.Web.dll"), "users", "add", name, "--password-stdin", $"--Data:DatabasePath={Path.Combine(dataDir, "hub.db")}", $"--Data:BlobPath={Path.Combine(dataDir, "blobs")}" })
+            psi.ArgumentList.Add(a);
+        if (roleFlag.Length > 0) psi.ArgumentList.Add(roleFlag);
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException("Could not start the web app's CLI");
+        await process.StandardInput.WriteLineAsync(password);
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"users add {name} failed ({process.ExitCode}): {await output} {await error}");
+    }
+
+    /// <summary>Signs in through the sign-in form and returns the browser's storage state (the cookie) for new contexts.</summary>
+    public async Task<string> SignInStateAsync(string name, string password)
+    {
+        var (context, page, _) = await NewAnonymousPageAsync();
+        await using var _ = context;
+        await SignInAsync(page, name, password);
+        return await context.StorageStateAsync();
+    }
+
+    /// <summary>Fills and posts the sign-in form, then waits until the app's start page is shown.</summary>
+    public static async Task SignInAsync(IPage page, string name, string password)
+    {
+        await page.GotoAsync("/account/login");
+        await page.GetByTestId("login-user").FillAsync(name);
+        await page.GetByTestId("login-password").FillAsync(password);
+        await page.GetByTestId("login-submit").ClickAsync();
+        await page.WaitForURLAsync(u => !u.Contains("/account/login", StringComparison.Ordinal));
+    }
+
+    /// <summary>A new context with the given storage state (null: no cookies) and a page.</summary>
+    public async Task<(IBrowserContext Context, IPage Page, List<string> Errors)> NewPageAsync(string? storageState, Uri? baseUrl = null)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
-            BaseURL = WebUrl.ToString(),
+            BaseURL = (baseUrl ?? WebUrl).ToString(),
             ViewportSize = new ViewportSize { Width = 1366, Height = 900 },
+            StorageState = storageState,
         });
         context.SetDefaultTimeout(30_000);
         Assertions.SetDefaultExpectTimeout(20_000);

@@ -3,7 +3,7 @@ namespace MultimodalHub.Data.Entities;
 public enum AbWinner { A, B, Tie }
 
 /// <summary>One A-versus-B comparison of two images for one prompt.</summary>
-public sealed class AbVote
+public sealed class AbVote : MultimodalHub.Data.Accounts.IOwned
 {
     public long Id { get; set; }
     public string OwnerId { get; set; } = Owner.LocalId;

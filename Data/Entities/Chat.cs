@@ -1,6 +1,6 @@
 namespace MultimodalHub.Data.Entities;
 
-public sealed class ChatSession
+public sealed class ChatSession : MultimodalHub.Data.Accounts.IOwned
 {
     public long Id { get; set; }
     public string OwnerId { get; set; } = Owner.LocalId;

@@ -8,7 +8,7 @@ public enum RunStatus { Queued, Running, Succeeded, Failed, Cancelled }
 public enum Thumb { Down = -1, None = 0, Up = 1 }
 
 /// <summary>One run (job) of any engine, with everything needed to reproduce it and its outputs.</summary>
-public sealed class Run
+public sealed class Run : MultimodalHub.Data.Accounts.IOwned
 {
     public long Id { get; set; }
     public string OwnerId { get; set; } = Owner.LocalId;

@@ -5,7 +5,7 @@ public enum ShareKind { Run, Collection }
 public enum ShareExpiry { OneHour, OneDay, SevenDays, Never }
 
 /// <summary>A revocable link /s/{token} to one run or a collection of runs.</summary>
-public sealed class ShareLink
+public sealed class ShareLink : MultimodalHub.Data.Accounts.IOwned
 {
     public long Id { get; set; }
     /// <summary>≥128 random bits, url-safe base64 without padding (22+ chars).</summary>

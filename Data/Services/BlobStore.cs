@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Storage;
 using SkiaSharp;
@@ -56,6 +57,30 @@ internal sealed class BlobStore(
             buffer.Write(chunk, 0, read);
         }
         return await PutAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ct);
+    }
+
+    public async Task<StoredImage> PutAsync(ReadOnlyMemory<byte> bytes, string ownerId, CancellationToken ct = default) =>
+        await RecordUploadAsync(await PutAsync(bytes, ct), ownerId, ct);
+
+    public async Task<StoredImage> PutAsync(Stream stream, string ownerId, CancellationToken ct = default) =>
+        await RecordUploadAsync(await PutAsync(stream, ct), ownerId, ct);
+
+    private async Task<StoredImage> RecordUploadAsync(StoredImage image, string ownerId, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(ownerId);
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var created = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await db.Database.ExecuteSqlInterpolatedAsync(
+            $"""INSERT INTO "ImageUploads" ("ImageSha256", "OwnerId", "Created") VALUES ({image.Sha256}, {ownerId}, {created}) ON CONFLICT DO NOTHING""", ct);
+        return image;
+    }
+
+    public async Task<bool> CanReadAsync(string sha256, OwnerScope owner, CancellationToken ct = default)
+    {
+        if (!BlobPaths.IsSha256(sha256))
+            return false;
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await OwnerScopeQueries.Readable(db, sha256, owner).AnyAsync(ct);
     }
 
     public async Task<StoredImage?> GetAsync(string sha256, CancellationToken ct = default)

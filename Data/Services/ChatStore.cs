@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Data.Services;
@@ -8,7 +9,7 @@ internal sealed class ChatStore(IDbContextFactory<HubDbContext> dbs, IBlobStore 
 {
     private static readonly string[] Roles = ["system", "user", "assistant"];
 
-    public async Task<ChatSession> CreateSessionAsync(string model, string? title = null, string? systemPrompt = null, string? parametersJson = null, string ownerId = Owner.LocalId, CancellationToken ct = default)
+    public async Task<ChatSession> CreateSessionAsync(OwnerScope owner, string model, string? title = null, string? systemPrompt = null, string? parametersJson = null, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(model);
         if (parametersJson is not null)
@@ -19,7 +20,7 @@ internal sealed class ChatStore(IDbContextFactory<HubDbContext> dbs, IBlobStore 
         var now = time.GetUtcNow();
         var session = new ChatSession
         {
-            OwnerId = ownerId,
+            OwnerId = owner.OwnerId,
             Model = model,
             Title = string.IsNullOrWhiteSpace(title) ? "New chat" : title.Trim(),
             SystemPrompt = systemPrompt,
@@ -33,10 +34,17 @@ internal sealed class ChatStore(IDbContextFactory<HubDbContext> dbs, IBlobStore 
         return session;
     }
 
-    public async Task<ChatMessageEntity> AppendAsync(long sessionId, NewChatMessage message, CancellationToken ct = default)
+    public async Task<ChatMessageEntity> AppendAsync(long sessionId, NewChatMessage message, OwnerScope owner, CancellationToken ct = default)
     {
         if (!Roles.Contains(message.Role))
             throw new ArgumentException("Role must be system, user or assistant.", nameof(message));
+        await using (var check = await dbs.CreateDbContextAsync(ct))
+        {
+            if (!await check.ChatSessions.Visible(owner).AnyAsync(s => s.Id == sessionId, ct))
+                throw new ArgumentException("Unknown chat session.", nameof(sessionId));
+            if (message.ImageSha256 is { } sha && !await OwnerScopeQueries.Readable(check, sha, owner).AnyAsync(ct))
+                throw new ImageNotStoredException(sha);
+        }
         // Positions are unique per session; a concurrent append to the same session retries with the next position.
         for (var attempt = 0; ; attempt++)
         {
@@ -74,37 +82,39 @@ internal sealed class ChatStore(IDbContextFactory<HubDbContext> dbs, IBlobStore 
         }
     }
 
-    public async Task<ChatSession?> GetAsync(long sessionId, CancellationToken ct = default)
+    public async Task<ChatSession?> GetAsync(long sessionId, OwnerScope owner, CancellationToken ct = default)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var session = await db.ChatSessions.AsNoTracking().Include(s => s.Messages).SingleOrDefaultAsync(s => s.Id == sessionId, ct);
+        var session = await db.ChatSessions.Visible(owner).AsNoTracking().Include(s => s.Messages).SingleOrDefaultAsync(s => s.Id == sessionId, ct);
         if (session is not null)
             session.Messages = session.Messages.OrderBy(m => m.Position).ToList();
         return session;
     }
 
-    public async Task<IReadOnlyList<ChatSessionSummary>> ListAsync(string ownerId = Owner.LocalId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<ChatSessionSummary>> ListAsync(OwnerScope owner, CancellationToken ct = default)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
-        return await db.ChatSessions.Where(s => s.OwnerId == ownerId)
+        return await db.ChatSessions.Visible(owner)
             .OrderByDescending(s => s.Updated).ThenByDescending(s => s.Id)
             .Select(s => new ChatSessionSummary(s.Id, s.Title, s.Model, s.Created, s.Updated, s.Messages.Count))
             .ToListAsync(ct);
     }
 
-    public async Task<bool> RenameAsync(long sessionId, string title, CancellationToken ct = default)
+    public async Task<bool> RenameAsync(long sessionId, string title, OwnerScope owner, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(title);
         await using var db = await dbs.CreateDbContextAsync(ct);
-        return await db.ChatSessions.Where(s => s.Id == sessionId)
+        return await db.ChatSessions.Visible(owner).Where(s => s.Id == sessionId)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.Title, title.Trim()), ct) == 1;
     }
 
-    public async Task<bool> DeleteAsync(long sessionId, CancellationToken ct = default)
+    public async Task<bool> DeleteAsync(long sessionId, OwnerScope owner, CancellationToken ct = default)
     {
         List<string> images;
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
+            if (!await db.ChatSessions.Visible(owner).AnyAsync(s => s.Id == sessionId, ct))
+                return false;
             images = await db.ChatMessages.Where(m => m.SessionId == sessionId && m.ImageSha256 != null)
                 .Select(m => m.ImageSha256!).Distinct().ToListAsync(ct);
             // Messages cascade; runs of the conversation stay in history (their ChatSessionId is cleared).

@@ -1,3 +1,4 @@
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Data.Services;
@@ -27,8 +28,11 @@ public sealed record NewRun(
     string? ParametersJson = null,
     IReadOnlyList<string>? InputImages = null,
     long? ChatSessionId = null,
-    long? ParentRunId = null,
-    string OwnerId = Owner.LocalId);
+    long? ParentRunId = null)
+{
+    /// <summary>Whose run it is (the signed-in account's owner id).</summary>
+    public required string OwnerId { get; init; }
+}
 
 /// <summary>Outputs of a succeeded run. OutputImages are sha256 ids already put in the blob store.</summary>
 public sealed record RunOutputs(
@@ -40,7 +44,8 @@ public sealed record RunOutputs(
 /// <summary>History/gallery filter. All criteria are optional and combined with AND.</summary>
 public sealed record RunQuery
 {
-    public string OwnerId { get; init; } = Owner.LocalId;
+    /// <summary>Whose runs: one owner's, or everyone's for admins.</summary>
+    public required OwnerScope Owner { get; init; }
     public RunKind? Kind { get; init; }
     public string? Model { get; init; }
     public RunStatus? Status { get; init; }

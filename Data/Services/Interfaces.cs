@@ -1,3 +1,4 @@
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Data.Services;
@@ -9,6 +10,14 @@ public interface IBlobStore
     Task<StoredImage> PutAsync(ReadOnlyMemory<byte> bytes, CancellationToken ct = default);
     /// <summary>Reads at most MaxImageBytes from the stream, then as <see cref="PutAsync(ReadOnlyMemory{byte}, CancellationToken)"/>.</summary>
     Task<StoredImage> PutAsync(Stream stream, CancellationToken ct = default);
+    /// <summary>Stores the image as <see cref="PutAsync(ReadOnlyMemory{byte}, CancellationToken)"/> and records that
+    /// <paramref name="ownerId"/> stored it, so that owner may read it (<see cref="CanReadAsync"/>).</summary>
+    Task<StoredImage> PutAsync(ReadOnlyMemory<byte> bytes, string ownerId, CancellationToken ct = default);
+    /// <inheritdoc cref="PutAsync(ReadOnlyMemory{byte}, string, CancellationToken)"/>
+    Task<StoredImage> PutAsync(Stream stream, string ownerId, CancellationToken ct = default);
+    /// <summary>Whether the scope may read the image: admins always; others when they stored it or one of their runs,
+    /// chat messages or votes uses it. False for unknown images too, so a guessed hash finds nothing.</summary>
+    Task<bool> CanReadAsync(string sha256, OwnerScope owner, CancellationToken ct = default);
     Task<StoredImage?> GetAsync(string sha256, CancellationToken ct = default);
     Task<BlobContent?> OpenAsync(string sha256, CancellationToken ct = default);
     /// <summary>The whole image in memory, or null when it is not stored (or its file is gone).</summary>
@@ -36,28 +45,28 @@ public interface IRunStore
     Task<bool> MarkFailedAsync(long runId, string error, string? timingsJson = null, CancellationToken ct = default);
     Task<bool> MarkCancelledAsync(long runId, string? timingsJson = null, CancellationToken ct = default);
     /// <summary>The run with its images (outputs first, then inputs, each by position), or null.</summary>
-    Task<Run?> GetAsync(long runId, CancellationToken ct = default);
+    Task<Run?> GetAsync(long runId, OwnerScope owner, CancellationToken ct = default);
     /// <summary>Runs newest first, without their images (<see cref="GetAsync"/> loads those).</summary>
     Task<Page<Run>> ListAsync(RunQuery query, CancellationToken ct = default);
     /// <summary>Image tiles newest first (outputs and inputs of the runs matching the query).</summary>
     Task<Page<GalleryItem>> ListGalleryAsync(RunQuery query, CancellationToken ct = default);
     /// <summary>For semantic search results: the newest gallery item of the owner for each image, in the given order
     /// (images the owner has no run for are left out).</summary>
-    Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, string ownerId = Owner.LocalId, CancellationToken ct = default);
+    Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, OwnerScope owner, CancellationToken ct = default);
     /// <summary>Distinct models used, for filter dropdowns.</summary>
-    Task<IReadOnlyList<string>> ListModelsAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
-    Task<bool> SetFavouriteAsync(long runId, bool favourite, CancellationToken ct = default);
+    Task<IReadOnlyList<string>> ListModelsAsync(OwnerScope owner, CancellationToken ct = default);
+    Task<bool> SetFavouriteAsync(long runId, bool favourite, OwnerScope owner, CancellationToken ct = default);
     /// <summary>Deletes the run (and its share items); its blobs go too when nothing else references them.</summary>
-    Task<bool> DeleteAsync(long runId, CancellationToken ct = default);
+    Task<bool> DeleteAsync(long runId, OwnerScope owner, CancellationToken ct = default);
 }
 
 /// <summary>Share links /s/{token} for one run or a collection.</summary>
 public interface IShareService
 {
     Task<ShareLinkSummary> CreateAsync(ShareRequest request, CancellationToken ct = default);
-    /// <summary>Only the owner can revoke; returns false when the link is not theirs or unknown.</summary>
-    Task<bool> RevokeAsync(long linkId, string ownerId = Owner.LocalId, CancellationToken ct = default);
-    Task<IReadOnlyList<ShareLinkSummary>> ListAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
+    /// <summary>Only the owner (or an admin) can revoke; returns false when the link is not theirs or unknown.</summary>
+    Task<bool> RevokeAsync(long linkId, OwnerScope owner, CancellationToken ct = default);
+    Task<IReadOnlyList<ShareLinkSummary>> ListAsync(OwnerScope owner, CancellationToken ct = default);
     /// <summary>The shared content, counting one view; null alike for unknown, expired and revoked tokens.</summary>
     Task<SharedContent?> ResolveAsync(string token, bool countView = true, CancellationToken ct = default);
     /// <summary>Whether the image belongs to the active link's shared runs (no view counted).</summary>
@@ -67,15 +76,16 @@ public interface IShareService
 /// <summary>Thumbs, A/B votes, preference export and Elo ranking.</summary>
 public interface IRatingService
 {
-    Task<bool> SetThumbAsync(long runId, Thumb thumb, CancellationToken ct = default);
-    Task<AbVote> RecordAbVoteAsync(string prompt, AbCandidate a, AbCandidate b, AbWinner winner, string ownerId = Owner.LocalId, CancellationToken ct = default);
-    Task<IReadOnlyList<AbVote>> ListAbVotesAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
+    Task<bool> SetThumbAsync(long runId, Thumb thumb, OwnerScope owner, CancellationToken ct = default);
+    /// <summary>Records a vote of the scope's owner; both images must be readable by them and both runs (if given) theirs.</summary>
+    Task<AbVote> RecordAbVoteAsync(OwnerScope owner, string prompt, AbCandidate a, AbCandidate b, AbWinner winner, CancellationToken ct = default);
+    Task<IReadOnlyList<AbVote>> ListAbVotesAsync(OwnerScope owner, CancellationToken ct = default);
     /// <summary>Preference pairs from A/B votes (ties skipped) and thumbs (up vs down runs of the same kind and prompt).</summary>
-    Task<IReadOnlyList<PreferencePair>> PreferencePairsAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
+    Task<IReadOnlyList<PreferencePair>> PreferencePairsAsync(OwnerScope owner, CancellationToken ct = default);
     /// <summary>Writes the pairs as JSONL (snake_case: prompt, chosen, rejected, ...); returns the number of lines.</summary>
-    Task<int> ExportPreferencePairsAsync(Stream output, string ownerId = Owner.LocalId, CancellationToken ct = default);
+    Task<int> ExportPreferencePairsAsync(Stream output, OwnerScope owner, CancellationToken ct = default);
     /// <summary>Elo ratings of contenders from A/B votes in time order, best first.</summary>
-    Task<IReadOnlyList<EloEntry>> EloRankingAsync(string ownerId = Owner.LocalId, double kFactor = 32, double initial = 1500, CancellationToken ct = default);
+    Task<IReadOnlyList<EloEntry>> EloRankingAsync(OwnerScope owner, double kFactor = 32, double initial = 1500, CancellationToken ct = default);
 }
 
 /// <summary>Image embeddings per model, for semantic (text-to-image) search.</summary>
@@ -92,14 +102,15 @@ public interface IEmbeddingStore
 /// <summary>Chat conversations and their messages.</summary>
 public interface IChatStore
 {
-    Task<ChatSession> CreateSessionAsync(string model, string? title = null, string? systemPrompt = null, string? parametersJson = null, string ownerId = Owner.LocalId, CancellationToken ct = default);
-    Task<ChatMessageEntity> AppendAsync(long sessionId, NewChatMessage message, CancellationToken ct = default);
-    /// <summary>The session with messages in order, or null.</summary>
-    Task<ChatSession?> GetAsync(long sessionId, CancellationToken ct = default);
-    Task<IReadOnlyList<ChatSessionSummary>> ListAsync(string ownerId = Owner.LocalId, CancellationToken ct = default);
-    Task<bool> RenameAsync(long sessionId, string title, CancellationToken ct = default);
+    Task<ChatSession> CreateSessionAsync(OwnerScope owner, string model, string? title = null, string? systemPrompt = null, string? parametersJson = null, CancellationToken ct = default);
+    /// <summary>Appends to a session the scope sees; an unknown or foreign session is an <see cref="ArgumentException"/>.</summary>
+    Task<ChatMessageEntity> AppendAsync(long sessionId, NewChatMessage message, OwnerScope owner, CancellationToken ct = default);
+    /// <summary>The session with messages in order, or null (unknown or not visible in the scope).</summary>
+    Task<ChatSession?> GetAsync(long sessionId, OwnerScope owner, CancellationToken ct = default);
+    Task<IReadOnlyList<ChatSessionSummary>> ListAsync(OwnerScope owner, CancellationToken ct = default);
+    Task<bool> RenameAsync(long sessionId, string title, OwnerScope owner, CancellationToken ct = default);
     /// <summary>Deletes the conversation and its messages (attached images go when nothing else uses them); its runs stay in history.</summary>
-    Task<bool> DeleteAsync(long sessionId, CancellationToken ct = default);
+    Task<bool> DeleteAsync(long sessionId, OwnerScope owner, CancellationToken ct = default);
 }
 
 /// <summary>Marks runs left queued or running by a previous process as failed.</summary>
@@ -119,5 +130,5 @@ public interface ITextEmbeddingStore
     /// <summary>Texts that have no vector for the model yet, oldest first (for indexing new runs and backfilling old ones).</summary>
     Task<IReadOnlyList<TextToEmbed>> MissingAsync(string modelId, int limit = 64, CancellationToken ct = default);
     /// <summary>The owner's texts by cosine similarity to the query vector, highest first, with what the gallery shows of them.</summary>
-    Task<IReadOnlyList<TextSearchHit>> NearestAsync(string modelId, ReadOnlyMemory<float> query, int k = 20, string ownerId = Owner.LocalId, CancellationToken ct = default);
+    Task<IReadOnlyList<TextSearchHit>> NearestAsync(string modelId, ReadOnlyMemory<float> query, OwnerScope owner, int k = 20, CancellationToken ct = default);
 }

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Data.Services;
@@ -20,16 +21,16 @@ internal sealed class RatingService(
         WriteIndented = false,
     };
 
-    public async Task<bool> SetThumbAsync(long runId, Thumb thumb, CancellationToken ct = default)
+    public async Task<bool> SetThumbAsync(long runId, Thumb thumb, OwnerScope owner, CancellationToken ct = default)
     {
         if (!Enum.IsDefined(thumb))
             throw new ArgumentException("Unknown rating.", nameof(thumb));
         await using var db = await dbs.CreateDbContextAsync(ct);
-        return await db.Runs.Where(r => r.Id == runId)
+        return await db.Runs.Visible(owner).Where(r => r.Id == runId)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Rating, thumb), ct) == 1;
     }
 
-    public async Task<AbVote> RecordAbVoteAsync(string prompt, AbCandidate a, AbCandidate b, AbWinner winner, string ownerId = Owner.LocalId, CancellationToken ct = default)
+    public async Task<AbVote> RecordAbVoteAsync(OwnerScope owner, string prompt, AbCandidate a, AbCandidate b, AbWinner winner, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(prompt);
         if (!Enum.IsDefined(winner))
@@ -38,9 +39,15 @@ internal sealed class RatingService(
             throw new ArgumentException("A and B must be different images.", nameof(b));
 
         await using var db = await dbs.CreateDbContextAsync(ct);
+        foreach (var run in new[] { a.RunId, b.RunId })
+            if (run is { } id && !await db.Runs.Visible(owner).AnyAsync(r => r.Id == id, ct))
+                throw new ArgumentException("Unknown run id in the comparison.", nameof(a));
+        foreach (var sha in new[] { a.ImageSha256, b.ImageSha256 })
+            if (!await OwnerScopeQueries.Readable(db, sha, owner).AnyAsync(ct))
+                throw new ArgumentException("Unknown image id in the comparison.", nameof(a));
         var vote = new AbVote
         {
-            OwnerId = ownerId,
+            OwnerId = owner.OwnerId,
             Prompt = prompt,
             ImageA = a.ImageSha256,
             ImageB = b.ImageSha256,
@@ -60,17 +67,17 @@ internal sealed class RatingService(
         return vote;
     }
 
-    public async Task<IReadOnlyList<AbVote>> ListAbVotesAsync(string ownerId = Owner.LocalId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<AbVote>> ListAbVotesAsync(OwnerScope owner, CancellationToken ct = default)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
-        return await db.AbVotes.AsNoTracking().Where(v => v.OwnerId == ownerId)
+        return await db.AbVotes.AsNoTracking().Visible(owner)
             .OrderBy(v => v.Created).ThenBy(v => v.Id).ToListAsync(ct);
     }
 
-    public async Task<IReadOnlyList<PreferencePair>> PreferencePairsAsync(string ownerId = Owner.LocalId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<PreferencePair>> PreferencePairsAsync(OwnerScope owner, CancellationToken ct = default)
     {
         var pairs = new List<PreferencePair>();
-        foreach (var v in await ListAbVotesAsync(ownerId, ct))
+        foreach (var v in await ListAbVotesAsync(owner, ct))
         {
             if (v.Winner == AbWinner.Tie)
                 continue;
@@ -82,8 +89,8 @@ internal sealed class RatingService(
         }
 
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var rated = await db.Runs.AsNoTracking()
-            .Where(r => r.OwnerId == ownerId && r.Rating != Thumb.None && r.Status == RunStatus.Succeeded && r.Prompt != null)
+        var rated = await db.Runs.AsNoTracking().Visible(owner)
+            .Where(r => r.Rating != Thumb.None && r.Status == RunStatus.Succeeded && r.Prompt != null)
             .OrderBy(r => r.Created).ThenBy(r => r.Id)
             .Include(r => r.Images)
             .ToListAsync(ct);
@@ -102,9 +109,9 @@ internal sealed class RatingService(
         return pairs;
     }
 
-    public async Task<int> ExportPreferencePairsAsync(Stream output, string ownerId = Owner.LocalId, CancellationToken ct = default)
+    public async Task<int> ExportPreferencePairsAsync(Stream output, OwnerScope owner, CancellationToken ct = default)
     {
-        var pairs = await PreferencePairsAsync(ownerId, ct);
+        var pairs = await PreferencePairsAsync(owner, ct);
         await using var writer = new StreamWriter(output, new UTF8Encoding(false), leaveOpen: true) { NewLine = "\n" };
         foreach (var pair in pairs)
             await writer.WriteLineAsync(JsonSerializer.Serialize(pair, JsonLines).AsMemory(), ct);
@@ -112,10 +119,10 @@ internal sealed class RatingService(
         return pairs.Count;
     }
 
-    public async Task<IReadOnlyList<EloEntry>> EloRankingAsync(string ownerId = Owner.LocalId, double kFactor = 32, double initial = 1500, CancellationToken ct = default)
+    public async Task<IReadOnlyList<EloEntry>> EloRankingAsync(OwnerScope owner, double kFactor = 32, double initial = 1500, CancellationToken ct = default)
     {
         var table = new Dictionary<string, (double Rating, int Wins, int Losses, int Ties)>(StringComparer.Ordinal);
-        foreach (var v in await ListAbVotesAsync(ownerId, ct))
+        foreach (var v in await ListAbVotesAsync(owner, ct))
         {
             if (v.ContenderA == v.ContenderB)
                 continue; // same model/settings on both sides says nothing about the ranking

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Data.Services;
@@ -37,7 +38,12 @@ internal sealed class RunStore(
             run.Images.Add(new RunImage { Role = RunImageRole.Input, Position = i, ImageSha256 = inputs[i] });
 
         await using var db = await dbs.CreateDbContextAsync(ct);
-        await EnsureImagesExistAsync(db, inputs, ct);
+        var owner = new OwnerScope(request.OwnerId);
+        await EnsureImagesExistAsync(db, inputs, owner, ct);
+        if (request.ChatSessionId is { } session && !await db.ChatSessions.Visible(owner).AnyAsync(c => c.Id == session, ct))
+            throw new ArgumentException("Unknown chat session.", nameof(request));
+        if (request.ParentRunId is { } parent && !await db.Runs.Visible(owner).AnyAsync(r => r.Id == parent, ct))
+            throw new ArgumentException("Unknown parent run.", nameof(request));
         db.Runs.Add(run);
         await db.SaveChangesAsync(ct);
         logger.LogDebug("Run {RunId} queued ({Kind}, {Model})", run.Id, run.Kind, run.Model);
@@ -61,7 +67,7 @@ internal sealed class RunStore(
         var images = outputs.OutputImages ?? [];
 
         await using var db = await dbs.CreateDbContextAsync(ct);
-        await EnsureImagesExistAsync(db, images, ct);
+        await EnsureImagesExistAsync(db, images, null, ct);
         var now = time.GetUtcNow();
         // BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default): the status check, the update and the output rows commit
         // together, so a run failed meanwhile (e.g. by startup recovery) is never turned into a success.
@@ -107,10 +113,10 @@ internal sealed class RunStore(
         return changed == 1;
     }
 
-    public async Task<Run?> GetAsync(long runId, CancellationToken ct = default)
+    public async Task<Run?> GetAsync(long runId, OwnerScope owner, CancellationToken ct = default)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var run = await db.Runs.AsNoTracking()
+        var run = await db.Runs.Visible(owner).AsNoTracking()
             .Include(r => r.Images).ThenInclude(i => i.Image)
             .SingleOrDefaultAsync(r => r.Id == runId, ct);
         if (run is not null)
@@ -151,7 +157,7 @@ internal sealed class RunStore(
         return new Page<GalleryItem>(items, total);
     }
 
-    public async Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, string ownerId = Owner.LocalId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, OwnerScope owner, CancellationToken ct = default)
     {
         if (sha256s.Count == 0)
             return [];
@@ -159,9 +165,9 @@ internal sealed class RunStore(
         await using var db = await dbs.CreateDbContextAsync(ct);
         var rows = await (
                 from ri in db.RunImages
-                join r in db.Runs on ri.RunId equals r.Id
+                join r in db.Runs.Visible(owner) on ri.RunId equals r.Id
                 join img in db.Images on ri.ImageSha256 equals img.Sha256
-                where r.OwnerId == ownerId && wanted.Contains(ri.ImageSha256)
+                where wanted.Contains(ri.ImageSha256)
                 select new GalleryItem(r.Id, img.Sha256, ri.Role, ri.Position, img.Width, img.Height,
                     img.MimeType, r.Kind, r.Model, r.Prompt, r.Status, r.Favourite, r.Rating, r.Created))
             .ToListAsync(ct);
@@ -171,24 +177,26 @@ internal sealed class RunStore(
         return wanted.Where(latest.ContainsKey).Select(s => latest[s]).ToList();
     }
 
-    public async Task<IReadOnlyList<string>> ListModelsAsync(string ownerId = Owner.LocalId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<string>> ListModelsAsync(OwnerScope owner, CancellationToken ct = default)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
-        return await db.Runs.Where(r => r.OwnerId == ownerId).Select(r => r.Model).Distinct().OrderBy(m => m).ToListAsync(ct);
+        return await db.Runs.Visible(owner).Select(r => r.Model).Distinct().OrderBy(m => m).ToListAsync(ct);
     }
 
-    public async Task<bool> SetFavouriteAsync(long runId, bool favourite, CancellationToken ct = default)
+    public async Task<bool> SetFavouriteAsync(long runId, bool favourite, OwnerScope owner, CancellationToken ct = default)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
-        return await db.Runs.Where(r => r.Id == runId)
+        return await db.Runs.Visible(owner).Where(r => r.Id == runId)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Favourite, favourite), ct) == 1;
     }
 
-    public async Task<bool> DeleteAsync(long runId, CancellationToken ct = default)
+    public async Task<bool> DeleteAsync(long runId, OwnerScope owner, CancellationToken ct = default)
     {
         List<string> images;
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
+            if (!await db.Runs.Visible(owner).AnyAsync(r => r.Id == runId, ct))
+                return false;
             images = await db.RunImages.Where(i => i.RunId == runId).Select(i => i.ImageSha256).Distinct().ToListAsync(ct);
             // RunImages and ShareLinkItems cascade; chat messages, votes and derived runs keep their rows (FK set null).
             if (await db.Runs.Where(r => r.Id == runId).ExecuteDeleteAsync(ct) == 0)
@@ -202,7 +210,7 @@ internal sealed class RunStore(
 
     private static IQueryable<Run> Filter(HubDbContext db, RunQuery q)
     {
-        var runs = db.Runs.Where(r => r.OwnerId == q.OwnerId);
+        var runs = db.Runs.Visible(q.Owner);
         if (q.Kind is { } kind)
             runs = runs.Where(r => r.Kind == kind);
         if (!string.IsNullOrWhiteSpace(q.Model))
@@ -225,7 +233,9 @@ internal sealed class RunStore(
         return runs;
     }
 
-    private static async Task EnsureImagesExistAsync(HubDbContext db, IReadOnlyList<string> shas, CancellationToken ct)
+    /// <summary>Every image must be stored and, when an owner is given, readable by them: an image found only by
+    /// guessing its hash never becomes part of someone's run.</summary>
+    private static async Task EnsureImagesExistAsync(HubDbContext db, IReadOnlyList<string> shas, OwnerScope? owner, CancellationToken ct)
     {
         if (shas.Count == 0)
             return;
@@ -233,6 +243,11 @@ internal sealed class RunStore(
         var found = await db.Images.Where(i => distinct.Contains(i.Sha256)).Select(i => i.Sha256).ToListAsync(ct);
         if (distinct.Except(found).FirstOrDefault() is { } missing)
             throw new ImageNotStoredException(missing);
+        if (owner is null)
+            return;
+        foreach (var sha in distinct)
+            if (!await OwnerScopeQueries.Readable(db, sha, owner).AnyAsync(ct))
+                throw new ImageNotStoredException(sha);
     }
 
     /// <summary>Validates JSON text and stores it compactly; null stays null.</summary>

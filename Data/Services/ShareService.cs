@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Data.Services;
@@ -57,23 +58,23 @@ internal sealed class ShareService(
         return Summarise(link, ids, now);
     }
 
-    public async Task<bool> RevokeAsync(long linkId, string ownerId = Owner.LocalId, CancellationToken ct = default)
+    public async Task<bool> RevokeAsync(long linkId, OwnerScope owner, CancellationToken ct = default)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
         var now = time.GetUtcNow();
-        var changed = await db.ShareLinks
-            .Where(l => l.Id == linkId && l.OwnerId == ownerId && !l.Revoked)
+        var changed = await db.ShareLinks.Visible(owner)
+            .Where(l => l.Id == linkId && !l.Revoked)
             .ExecuteUpdateAsync(s => s.SetProperty(l => l.Revoked, true).SetProperty(l => l.RevokedAt, now), ct);
         if (changed == 1)
             logger.LogInformation("Share link {LinkId} revoked", linkId);
         return changed == 1;
     }
 
-    public async Task<IReadOnlyList<ShareLinkSummary>> ListAsync(string ownerId = Owner.LocalId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<ShareLinkSummary>> ListAsync(OwnerScope owner, CancellationToken ct = default)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
         var links = await db.ShareLinks.AsNoTracking()
-            .Where(l => l.OwnerId == ownerId)
+            .Visible(owner)
             .OrderByDescending(l => l.Created).ThenByDescending(l => l.Id)
             .Include(l => l.Items)
             .ToListAsync(ct);

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Data.Services;
@@ -48,14 +49,14 @@ internal sealed class TextEmbeddingStore(IDbContextFactory<HubDbContext> dbs, Ti
         return prompts.Concat(outputs).Concat(messages).Take(limit).ToList();
     }
 
-    public async Task<IReadOnlyList<TextSearchHit>> NearestAsync(string modelId, ReadOnlyMemory<float> query, int k = 20, string ownerId = Owner.LocalId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<TextSearchHit>> NearestAsync(string modelId, ReadOnlyMemory<float> query, OwnerScope owner, int k = 20, CancellationToken ct = default)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
         // Only the owner's texts are scanned: run vectors through their run, message vectors through their conversation.
         var rows = db.TextEmbeddings.AsNoTracking()
             .Where(t => t.ModelId == modelId && t.Dimensions == query.Length)
-            .Where(t => db.Runs.Any(r => r.Id == t.RunId && r.OwnerId == ownerId)
-                        || db.ChatMessages.Any(m => m.Id == t.ChatMessageId && m.Session!.OwnerId == ownerId))
+            .Where(t => db.Runs.Visible(owner).Any(r => r.Id == t.RunId)
+                        || db.ChatMessages.Any(m => m.Id == t.ChatMessageId && (owner.All || m.Session!.OwnerId == owner.OwnerId)))
             .Select(t => new { t.Source, t.ItemId, t.Vector })
             .AsAsyncEnumerable();
         var top = await CosineScan.TopAsync(rows, t => t.Vector, query, k, ct);

@@ -44,6 +44,7 @@ public static class InferenceHost
         // default only in Development); ProblemExceptionHandler turns it into a 400 naming the JSON path.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi();
+        builder.AddApiKeyAuth();
         builder.AddServiceLimits();
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o => { o.IncludeScopes = true; o.TimestampFormat = "O"; o.UseUtcTimestamp = true; });
@@ -53,6 +54,7 @@ public static class InferenceHost
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseHttpMetrics();
+        app.UseApiKeyAuth();
         app.UseRateLimiter();
         app.MapOpenApi();
         app.MapMetrics("/metrics");

@@ -38,12 +38,28 @@ public static class ServiceLimits
             {
                 ctx.HttpContext.Response.Headers.RetryAfter = "60";
                 await Results.Problem(statusCode: 429, title: "Too many requests",
-                    detail: $"More than {limits.RequestsPerMinute} requests a minute from this client; retry later.").ExecuteAsync(ctx.HttpContext);
+                    detail: ApiKeyAuth.KeyOf(ctx.HttpContext) is { IsService: false }
+                        ? "More requests a minute than this API key allows; retry later."
+                        : $"More than {limits.RequestsPerMinute} requests a minute from this client; retry later.").ExecuteAsync(ctx.HttpContext);
             };
-            o.AddPolicy(ApiPolicy, http => limits.RequestsPerMinute <= 0
-                ? RateLimitPartition.GetNoLimiter("off")
-                : RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "local",
-                    _ => new FixedWindowRateLimiterOptions { PermitLimit = limits.RequestsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            // A user's key has its own limit (the key's, else Auth:KeyRequestsPerMinute); other requests (no key
+            // needed, or the web app's own key) are limited per client address.
+            var keys = builder.Configuration.GetSection(ApiKeyOptions.Section).Get<ApiKeyOptions>() ?? new();
+            o.AddPolicy(ApiPolicy, http =>
+            {
+                if (ApiKeyAuth.KeyOf(http) is { IsService: false, KeyId: { } keyId } key)
+                {
+                    var perKey = key.RequestsPerMinute ?? keys.KeyRequestsPerMinute;
+                    return perKey <= 0
+                        ? RateLimitPartition.GetNoLimiter("key-off")
+                        : RateLimitPartition.GetFixedWindowLimiter($"key:{keyId}:{perKey}",
+                            _ => new FixedWindowRateLimiterOptions { PermitLimit = perKey, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+                }
+                return limits.RequestsPerMinute <= 0
+                    ? RateLimitPartition.GetNoLimiter("off")
+                    : RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "local",
+                        _ => new FixedWindowRateLimiterOptions { PermitLimit = limits.RequestsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+            });
         });
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("multimodalhub-inference"))

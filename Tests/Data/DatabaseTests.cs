@@ -45,7 +45,7 @@ public sealed class DatabaseTests
         Assert.Equal(30_000L, await Scalar(db, "PRAGMA busy_timeout"));
 
         // Foreign keys are enforced: a run image pointing at no stored image is refused.
-        var run = await hub.Runs.CreateAsync(new(MultimodalHub.Data.Entities.RunKind.Caption, "m"), Ct);
+        var run = await hub.Runs.CreateAsync(new(MultimodalHub.Data.Entities.RunKind.Caption, "m") { OwnerId = MultimodalHub.Data.Entities.Owner.LocalId }, Ct);
         var ex = await Assert.ThrowsAsync<DbUpdateException>(async () =>
         {
             db.RunImages.Add(new() { RunId = run.Id, Role = MultimodalHub.Data.Entities.RunImageRole.Input, Position = 0, ImageSha256 = new string('a', 64) });

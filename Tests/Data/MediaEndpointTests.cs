@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MultimodalHub.Data;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Support;
@@ -26,7 +27,7 @@ public sealed class MediaEndpointTests : IAsyncLifetime
     public async Task Serves_images_and_thumbnails_with_sniffed_type_and_caching()
     {
         var png = HubDataHarness.Png(300, 150, SKColors.Red);
-        var image = await _host.Services.GetRequiredService<IBlobStore>().PutAsync(png, Ct);
+        var image = await _host.Services.GetRequiredService<IBlobStore>().PutAsync(png, MultimodalHub.Data.Entities.Owner.LocalId, Ct);
 
         var original = await _host.Client.GetAsync($"/media/{image.Sha256}", Ct);
         Assert.Equal(HttpStatusCode.OK, original.StatusCode);
@@ -52,7 +53,7 @@ public sealed class MediaEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Thumbnail_sizes_snap_to_a_fixed_set_so_arbitrary_sizes_cache_no_extra_files()
     {
-        var image = await _host.Services.GetRequiredService<IBlobStore>().PutAsync(HubDataHarness.Png(2000, 1000, SKColors.Green), Ct);
+        var image = await _host.Services.GetRequiredService<IBlobStore>().PutAsync(HubDataHarness.Png(2000, 1000, SKColors.Green), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         foreach (var (requested, expected) in new[] { (17, 128), (129, 256), (200, 256), (256, 256), (300, 512), (1000, 1024), (5000, 1024), (-3, 128) })
         {
             var response = await _host.Client.GetAsync($"/media/{image.Sha256}/thumb?size={requested}", Ct);
@@ -70,10 +71,10 @@ public sealed class MediaEndpointTests : IAsyncLifetime
         var blobs = _host.Services.GetRequiredService<IBlobStore>();
         var runs = _host.Services.GetRequiredService<IRunStore>();
         var shares = _host.Services.GetRequiredService<IShareService>();
-        var shared = await blobs.PutAsync(HubDataHarness.Png(16, 16, SKColors.Red), Ct);
-        var secret = await blobs.PutAsync(HubDataHarness.Png(16, 16, SKColors.Blue), Ct);
-        var run = await runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [shared.Sha256]), Ct);
-        await runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [secret.Sha256]), Ct);
+        var shared = await blobs.PutAsync(HubDataHarness.Png(16, 16, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
+        var secret = await blobs.PutAsync(HubDataHarness.Png(16, 16, SKColors.Blue), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
+        var run = await runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [shared.Sha256]) { OwnerId = Owner.LocalId }, Ct);
+        await runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [secret.Sha256]) { OwnerId = Owner.LocalId }, Ct);
         var link = await shares.CreateAsync(new([run.Id]), Ct);
 
         var ok = await _host.Client.GetAsync($"/s/{link.Token}/media/{shared.Sha256}", Ct);
@@ -82,9 +83,9 @@ public sealed class MediaEndpointTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await _host.Client.GetAsync($"/s/{link.Token}/media/{shared.Sha256}?thumb=32", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _host.Client.GetAsync($"/s/{link.Token}/media/{secret.Sha256}", Ct)).StatusCode);
 
-        await shares.RevokeAsync(link.Id, ct: Ct);
+        await shares.RevokeAsync(link.Id, OwnerScope.Local, ct: Ct);
         Assert.Equal(HttpStatusCode.NotFound, (await _host.Client.GetAsync($"/s/{link.Token}/media/{shared.Sha256}", Ct)).StatusCode);
-        Assert.Equal(0, (await shares.ListAsync(ct: Ct)).Single().ViewCount); // media fetches are not page views
+        Assert.Equal(0, (await shares.ListAsync(OwnerScope.Local, ct: Ct)).Single().ViewCount); // media fetches are not page views
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using SkiaSharp;
@@ -17,12 +18,12 @@ public sealed class RatingAndEmbeddingTests
         await using var hub = await HubDataHarness.StartAsync(clock);
         var images = new List<string>();
         for (var i = 0; i < 6; i++)
-            images.Add((await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, new SKColor((byte)(40 * i), 0, 0)), Ct)).Sha256);
+            images.Add((await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, new SKColor((byte)(40 * i), 0, 0)), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256);
 
         // best beats mid and worst every time; mid beats worst 3 of 4; one tie.
         async Task Vote(string a, string b, AbWinner w, int ia, int ib)
         {
-            await hub.Ratings.RecordAbVoteAsync("a red star", new(images[ia], Contender: a), new(images[ib], Contender: b), w, ct: Ct);
+            await hub.Ratings.RecordAbVoteAsync(OwnerScope.Local, "a red star", new(images[ia], Contender: a), new(images[ib], Contender: b), w, ct: Ct);
             clock.Advance(TimeSpan.FromSeconds(1));
         }
         for (var round = 0; round < 4; round++)
@@ -33,7 +34,7 @@ public sealed class RatingAndEmbeddingTests
         }
         await Vote("sd-mid", "sd-worst", AbWinner.Tie, 4, 5);
 
-        var ranking = await hub.Ratings.EloRankingAsync(ct: Ct);
+        var ranking = await hub.Ratings.EloRankingAsync(OwnerScope.Local, ct: Ct);
         Assert.Equal(["sd-best", "sd-mid", "sd-worst"], ranking.Select(e => e.Contender));
         Assert.Equal((8, 0, 0), (ranking[0].Wins, ranking[0].Losses, ranking[0].Ties));
         Assert.Equal(1, ranking[2].Ties);
@@ -45,27 +46,27 @@ public sealed class RatingAndEmbeddingTests
     public async Task Preference_export_writes_the_right_pairs_as_jsonl()
     {
         await using var hub = await HubDataHarness.StartAsync();
-        var red = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), Ct)).Sha256;
-        var blue = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), Ct)).Sha256;
-        var runA = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "a red star"), Ct);
+        var red = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256;
+        var blue = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256;
+        var runA = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "a red star") { OwnerId = Owner.LocalId }, Ct);
         await hub.Runs.MarkSucceededAsync(runA.Id, new(OutputImages: [red]), Ct);
-        var runB = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-turbo", "a red star"), Ct);
+        var runB = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-turbo", "a red star") { OwnerId = Owner.LocalId }, Ct);
         await hub.Runs.MarkSucceededAsync(runB.Id, new(OutputImages: [blue]), Ct);
 
-        await hub.Ratings.RecordAbVoteAsync("a red star", new(red, runA.Id), new(blue, runB.Id), AbWinner.A, ct: Ct);
-        await hub.Ratings.RecordAbVoteAsync("a red star", new(red, runA.Id), new(blue, runB.Id), AbWinner.Tie, ct: Ct);
-        await hub.Ratings.RecordAbVoteAsync("a blue star", new(red, Contender: "x"), new(blue, Contender: "y"), AbWinner.B, ct: Ct);
+        await hub.Ratings.RecordAbVoteAsync(OwnerScope.Local, "a red star", new(red, runA.Id), new(blue, runB.Id), AbWinner.A, ct: Ct);
+        await hub.Ratings.RecordAbVoteAsync(OwnerScope.Local, "a red star", new(red, runA.Id), new(blue, runB.Id), AbWinner.Tie, ct: Ct);
+        await hub.Ratings.RecordAbVoteAsync(OwnerScope.Local, "a blue star", new(red, Contender: "x"), new(blue, Contender: "y"), AbWinner.B, ct: Ct);
 
         // Thumbs: two captions of the same image/prompt, one up, one down → one text pair.
-        var good = await hub.Runs.CreateAsync(new(RunKind.Vqa, "shapes-vlm", "what colour is the star?"), Ct);
+        var good = await hub.Runs.CreateAsync(new(RunKind.Vqa, "shapes-vlm", "what colour is the star?") { OwnerId = Owner.LocalId }, Ct);
         await hub.Runs.MarkSucceededAsync(good.Id, new(Text: "red"), Ct);
-        var bad = await hub.Runs.CreateAsync(new(RunKind.Vqa, "shapes-vlm", "what colour is the star?"), Ct);
+        var bad = await hub.Runs.CreateAsync(new(RunKind.Vqa, "shapes-vlm", "what colour is the star?") { OwnerId = Owner.LocalId }, Ct);
         await hub.Runs.MarkSucceededAsync(bad.Id, new(Text: "green"), Ct);
-        Assert.True(await hub.Ratings.SetThumbAsync(good.Id, Thumb.Up, Ct));
-        Assert.True(await hub.Ratings.SetThumbAsync(bad.Id, Thumb.Down, Ct));
+        Assert.True(await hub.Ratings.SetThumbAsync(good.Id, Thumb.Up, OwnerScope.Local, Ct));
+        Assert.True(await hub.Ratings.SetThumbAsync(bad.Id, Thumb.Down, OwnerScope.Local, Ct));
 
         using var output = new MemoryStream();
-        Assert.Equal(3, await hub.Ratings.ExportPreferencePairsAsync(output, ct: Ct));
+        Assert.Equal(3, await hub.Ratings.ExportPreferencePairsAsync(output, OwnerScope.Local, ct: Ct));
         var lines = Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
         var pairs = lines.Select(l => JsonDocument.Parse(l).RootElement).Select(e => (
@@ -83,7 +84,7 @@ public sealed class RatingAndEmbeddingTests
         await using var hub = await HubDataHarness.StartAsync();
         var shas = new List<string>();
         for (var i = 0; i < 5; i++)
-            shas.Add((await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, new SKColor(0, (byte)(50 * i), 0)), Ct)).Sha256);
+            shas.Add((await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, new SKColor(0, (byte)(50 * i), 0)), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256);
 
         float[][] vectors =
         [
@@ -114,18 +115,18 @@ public sealed class RatingAndEmbeddingTests
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var hub = await HubDataHarness.StartAsync(clock);
-        var a = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), Ct)).Sha256;
-        var b = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), Ct)).Sha256;
-        var orphan = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Green), Ct)).Sha256;
-        var old = await hub.Runs.CreateAsync(new(RunKind.Classify, "clip-shapes", "x", InputImages: [a]), Ct);
+        var a = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256;
+        var b = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256;
+        var orphan = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Green), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256;
+        var old = await hub.Runs.CreateAsync(new(RunKind.Classify, "clip-shapes", "x", InputImages: [a]) { OwnerId = Owner.LocalId }, Ct);
         clock.Advance(TimeSpan.FromMinutes(1));
-        var newer = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [a]), Ct);
-        var other = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "y"), Ct);
+        var newer = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [a]) { OwnerId = Owner.LocalId }, Ct);
+        var other = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "y") { OwnerId = Owner.LocalId }, Ct);
         await hub.Runs.MarkSucceededAsync(other.Id, new(OutputImages: [b]), Ct);
 
-        var items = await hub.Runs.GalleryItemsForImagesAsync([b, orphan, a], ct: Ct);
+        var items = await hub.Runs.GalleryItemsForImagesAsync([b, orphan, a], OwnerScope.Local, ct: Ct);
         Assert.Equal([(other.Id, b), (newer.Id, a)], items.Select(i => (i.RunId, i.ImageSha256)));
-        Assert.Empty(await hub.Runs.GalleryItemsForImagesAsync([a, b], "someone-else", Ct));
+        Assert.Empty(await hub.Runs.GalleryItemsForImagesAsync([a, b], new OwnerScope("someone-else"), Ct));
         Assert.NotEqual(old.Id, items[1].RunId);
     }
 }

@@ -1,3 +1,4 @@
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using SkiaSharp;
@@ -12,7 +13,7 @@ public sealed class ShareServiceTests
     public async Task Tokens_are_unique_url_safe_and_at_least_128_bits()
     {
         await using var hub = await HubDataHarness.StartAsync();
-        var run = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm"), Ct);
+        var run = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm") { OwnerId = Owner.LocalId }, Ct);
         var tokens = new List<string>();
         for (var i = 0; i < 200; i++)
             tokens.Add((await hub.Shares.CreateAsync(new([run.Id]), Ct)).Token);
@@ -35,7 +36,7 @@ public sealed class ShareServiceTests
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var hub = await HubDataHarness.StartAsync(clock);
-        var run = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", "what shape?"), Ct);
+        var run = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", "what shape?") { OwnerId = Owner.LocalId }, Ct);
         var link = await hub.Shares.CreateAsync(new([run.Id], expiry), Ct);
         Assert.Equal(clock.GetUtcNow().AddHours(hours).ToUnixTimeMilliseconds(), link.ExpiresAt!.Value.ToUnixTimeMilliseconds());
 
@@ -43,7 +44,7 @@ public sealed class ShareServiceTests
         Assert.NotNull(await hub.Shares.ResolveAsync(link.Token, ct: Ct));
         clock.Advance(TimeSpan.FromSeconds(1));
         Assert.Null(await hub.Shares.ResolveAsync(link.Token, ct: Ct));
-        Assert.False((await hub.Shares.ListAsync(ct: Ct)).Single().IsActive);
+        Assert.False((await hub.Shares.ListAsync(OwnerScope.Local, ct: Ct)).Single().IsActive);
     }
 
     [Fact]
@@ -51,18 +52,18 @@ public sealed class ShareServiceTests
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var hub = await HubDataHarness.StartAsync(clock);
-        var run = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm"), Ct);
+        var run = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm") { OwnerId = Owner.LocalId }, Ct);
         var link = await hub.Shares.CreateAsync(new([run.Id], ShareExpiry.Never), Ct);
         Assert.Null(link.ExpiresAt);
         clock.Advance(TimeSpan.FromDays(3650));
         Assert.NotNull(await hub.Shares.ResolveAsync(link.Token, ct: Ct));
 
-        Assert.False(await hub.Shares.RevokeAsync(link.Id, "someone-else", Ct)); // only the owner
+        Assert.False(await hub.Shares.RevokeAsync(link.Id, new OwnerScope("someone-else"), Ct)); // only the owner
         Assert.NotNull(await hub.Shares.ResolveAsync(link.Token, ct: Ct));
-        Assert.True(await hub.Shares.RevokeAsync(link.Id, ct: Ct));
+        Assert.True(await hub.Shares.RevokeAsync(link.Id, OwnerScope.Local, ct: Ct));
         Assert.Null(await hub.Shares.ResolveAsync(link.Token, ct: Ct));
         Assert.Null(await hub.Shares.ResolveAsync(link.Token, countView: false, Ct));
-        var listed = Assert.Single(await hub.Shares.ListAsync(ct: Ct));
+        var listed = Assert.Single(await hub.Shares.ListAsync(OwnerScope.Local, ct: Ct));
         Assert.True(listed.Revoked);
         Assert.False(listed.IsActive);
     }
@@ -72,11 +73,11 @@ public sealed class ShareServiceTests
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var hub = await HubDataHarness.StartAsync(clock);
-        var image = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), Ct);
-        var run = await hub.Runs.CreateAsync(new(RunKind.Classify, "clip-shapes", "red,blue", InputImages: [image.Sha256]), Ct);
+        var image = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
+        var run = await hub.Runs.CreateAsync(new(RunKind.Classify, "clip-shapes", "red,blue", InputImages: [image.Sha256]) { OwnerId = Owner.LocalId }, Ct);
         var expired = await hub.Shares.CreateAsync(new([run.Id], ShareExpiry.OneHour), Ct);
         var revoked = await hub.Shares.CreateAsync(new([run.Id]), Ct);
-        await hub.Shares.RevokeAsync(revoked.Id, ct: Ct);
+        await hub.Shares.RevokeAsync(revoked.Id, OwnerScope.Local, ct: Ct);
         clock.Advance(TimeSpan.FromHours(2));
 
         string[] tokens = [expired.Token, revoked.Token, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "../../etc/passwd", "", "x"];
@@ -85,20 +86,20 @@ public sealed class ShareServiceTests
             Assert.Null(await hub.Shares.ResolveAsync(token, ct: Ct));
             Assert.False(await hub.Shares.IsImageSharedAsync(token, image.Sha256, Ct));
         }
-        Assert.All(await hub.Shares.ListAsync(ct: Ct), l => Assert.Equal(0, l.ViewCount)); // no views counted
+        Assert.All(await hub.Shares.ListAsync(OwnerScope.Local, ct: Ct), l => Assert.Equal(0, l.ViewCount)); // no views counted
     }
 
     [Fact]
     public async Task Resolve_reveals_only_the_shared_runs_and_counts_views_atomically()
     {
         await using var hub = await HubDataHarness.StartAsync();
-        var sharedImage = await hub.Blobs.PutAsync(HubDataHarness.Png(12, 10, SKColors.Red), Ct);
-        var privateImage = await hub.Blobs.PutAsync(HubDataHarness.Png(12, 10, SKColors.Blue), Ct);
-        var a = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "a red star", "blurry", """{"seed":1}"""), Ct);
+        var sharedImage = await hub.Blobs.PutAsync(HubDataHarness.Png(12, 10, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
+        var privateImage = await hub.Blobs.PutAsync(HubDataHarness.Png(12, 10, SKColors.Blue), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
+        var a = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "a red star", "blurry", """{"seed":1}""") { OwnerId = Owner.LocalId }, Ct);
         await hub.Runs.MarkSucceededAsync(a.Id, new(OutputImages: [sharedImage.Sha256]), Ct);
-        var b = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [sharedImage.Sha256]), Ct);
+        var b = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [sharedImage.Sha256]) { OwnerId = Owner.LocalId }, Ct);
         await hub.Runs.MarkSucceededAsync(b.Id, new(Text: "a red star"), Ct);
-        var hidden = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "secret", InputImages: [privateImage.Sha256]), Ct);
+        var hidden = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "secret", InputImages: [privateImage.Sha256]) { OwnerId = Owner.LocalId }, Ct);
 
         var link = await hub.Shares.CreateAsync(new([b.Id, a.Id], Title: "  My stars  "), Ct);
         Assert.Equal(ShareKind.Collection, link.Kind);
@@ -117,7 +118,7 @@ public sealed class ShareServiceTests
         Assert.False(await hub.Shares.IsImageSharedAsync(link.Token, privateImage.Sha256, Ct));
 
         await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() => hub.Shares.ResolveAsync(link.Token, ct: Ct))));
-        Assert.Equal(21, (await hub.Shares.ListAsync(ct: Ct)).Single().ViewCount);
+        Assert.Equal(21, (await hub.Shares.ListAsync(OwnerScope.Local, ct: Ct)).Single().ViewCount);
         Assert.Equal(21, (await hub.Shares.ResolveAsync(link.Token, countView: false, Ct))!.ViewCount);
     }
 
@@ -125,15 +126,15 @@ public sealed class ShareServiceTests
     public async Task Deleted_runs_disappear_from_links_and_invalid_requests_are_refused()
     {
         await using var hub = await HubDataHarness.StartAsync();
-        var run = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm"), Ct);
+        var run = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm") { OwnerId = Owner.LocalId }, Ct);
         var link = await hub.Shares.CreateAsync(new([run.Id]), Ct);
         Assert.Equal(ShareKind.Run, link.Kind);
-        await hub.Runs.DeleteAsync(run.Id, Ct);
+        await hub.Runs.DeleteAsync(run.Id, OwnerScope.Local, Ct);
         Assert.Null(await hub.Shares.ResolveAsync(link.Token, ct: Ct));
 
         await Assert.ThrowsAsync<ArgumentException>(() => hub.Shares.CreateAsync(new([]), Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => hub.Shares.CreateAsync(new([12345]), Ct));
-        var other = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm"), Ct);
+        var other = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm") { OwnerId = Owner.LocalId }, Ct);
         await Assert.ThrowsAsync<ArgumentException>(() => hub.Shares.CreateAsync(new([other.Id], OwnerId: "mallory"), Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => hub.Shares.CreateAsync(new([other.Id], (ShareExpiry)99), Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => hub.Shares.CreateAsync(new([other.Id], Title: new string('t', 201)), Ct));

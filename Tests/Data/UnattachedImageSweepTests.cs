@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Support;
@@ -19,15 +20,15 @@ public sealed class UnattachedImageSweepTests
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var hub = await HubDataHarness.StartAsync(clock);
-        var orphan = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), Ct);
-        var input = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Green), Ct);
-        var reuploaded = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), Ct);
-        await hub.Runs.CreateAsync(new NewRun(RunKind.Classify, "clip-shapes", InputImages: [input.Sha256]), Ct);
+        var orphan = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
+        var input = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Green), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
+        var reuploaded = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
+        await hub.Runs.CreateAsync(new NewRun(RunKind.Classify, "clip-shapes", InputImages: [input.Sha256]) { OwnerId = Owner.LocalId }, Ct);
         await hub.Blobs.OpenThumbnailAsync(orphan.Sha256, 128, Ct); // a cached thumbnail goes with its image
 
         clock.Advance(TimeSpan.FromHours(25));
-        var young = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Yellow), Ct);
-        var again = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), Ct); // dropped on a page again
+        var young = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Yellow), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
+        var again = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), MultimodalHub.Data.Entities.Owner.LocalId, Ct); // dropped on a page again
         Assert.Equal(clock.GetUtcNow().ToUnixTimeMilliseconds(), again.Created.ToUnixTimeMilliseconds());
 
         var deleted = await hub.Blobs.SweepUnattachedAsync(clock.GetUtcNow() - TimeSpan.FromHours(24), ct: Ct);
@@ -50,9 +51,9 @@ public sealed class UnattachedImageSweepTests
         await using var hub = await HubDataHarness.StartAsync(clock);
         var orphans = new List<string>();
         for (var i = 0; i < 7; i++)
-            orphans.Add((await hub.Blobs.PutAsync(HubDataHarness.Png(4, 4, new SKColor((byte)(10 * (i + 1)), 0, 0)), Ct)).Sha256);
-        var a = await hub.Blobs.PutAsync(HubDataHarness.Png(4, 4, SKColors.White), Ct);
-        var b = await hub.Blobs.PutAsync(HubDataHarness.Png(4, 4, SKColors.Black), Ct);
+            orphans.Add((await hub.Blobs.PutAsync(HubDataHarness.Png(4, 4, new SKColor((byte)(10 * (i + 1)), 0, 0)), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256);
+        var a = await hub.Blobs.PutAsync(HubDataHarness.Png(4, 4, SKColors.White), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
+        var b = await hub.Blobs.PutAsync(HubDataHarness.Png(4, 4, SKColors.Black), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         await using (var db = hub.NewContext())
         {
             db.AbVotes.Add(new AbVote
@@ -84,13 +85,13 @@ public sealed class UnattachedImageSweepTests
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var hub = await HubDataHarness.StartAsync(clock);
-        var upload = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Teal), Ct);
+        var upload = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Teal), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         clock.Advance(TimeSpan.FromDays(2));
         Assert.Equal(1, await hub.Blobs.SweepUnattachedAsync(clock.GetUtcNow() - TimeSpan.FromDays(1), ct: Ct));
 
         var ran = false;
         var outcome = await new RunRecorder(hub.Runs, NullLogger<RunRecorder>.Instance).ExecuteAsync(
-            new NewRun(RunKind.Classify, "clip-shapes", InputImages: [upload.Sha256]),
+            new NewRun(RunKind.Classify, "clip-shapes", InputImages: [upload.Sha256]) { OwnerId = Owner.LocalId },
             (_, _) => { ran = true; return Task.FromResult(new RunOutputs()); }, Ct);
 
         Assert.False(ran);
@@ -107,7 +108,7 @@ public sealed class UnattachedImageSweepTests
             b.Configuration["Data:UnattachedImageSweepInterval"] = "00:00:00.100";
         }, _ => { }, Ct);
         var blobs = host.Services.GetRequiredService<IBlobStore>();
-        var image = await blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Orange), Ct);
+        var image = await blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Orange), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
 
         using var waited = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         waited.CancelAfter(TimeSpan.FromSeconds(30));

@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Core;
@@ -29,7 +30,7 @@ public sealed class DescribeSwitchTests(InferenceFixture inference) : IClassFixt
         var runs = ctx.Services.GetRequiredService<IRunStore>();
         var circle = await ctx.PutGoldenAsync("shapes-vlm", "g1_red_circle_caption.png");
         var triangleBytes = await File.ReadAllBytesAsync(Repo.Model("shapes-vlm", "goldens", "g3_triangle_color.png"), Ct);
-        var triangle = await blobs.PutAsync(triangleBytes, Ct);
+        var triangle = await blobs.PutAsync(triangleBytes, MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         var expected = await CaptionAsync(api, triangleBytes);
 
         var page = ctx.Render<Describe>();
@@ -50,7 +51,7 @@ public sealed class DescribeSwitchTests(InferenceFixture inference) : IClassFixt
         page.WaitForAssertion(() => Assert.Equal(expected, page.Find("[data-testid=caption]").TextContent.Trim()), TimeSpan.FromSeconds(30));
         Assert.Empty(page.FindAll("[data-testid=describe-error]"));
         Assert.Contains(triangle.Sha256, page.Find("[data-testid=describe-image]").GetAttribute("src"));
-        var all = (await runs.ListAsync(new RunQuery(), Ct)).Items;
+        var all = (await runs.ListAsync(new RunQuery() { Owner = OwnerScope.Local }, Ct)).Items;
         Assert.DoesNotContain(all, r => r.Status is RunStatus.Running or RunStatus.Queued);
         Assert.Equal(RunStatus.Cancelled, all.OrderBy(r => r.Id).First().Status); // the first caption was stopped
         var last = all.OrderByDescending(r => r.Id).First();

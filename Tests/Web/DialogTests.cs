@@ -1,6 +1,7 @@
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Core;
@@ -18,10 +19,10 @@ public sealed class DialogTests(InferenceFixture inference) : IClassFixture<Infe
         var runs = ctx.Services.GetRequiredService<IRunStore>();
         var image = await ctx.PutGoldenAsync();
         var created = await runs.CreateAsync(new NewRun(RunKind.Imagine, "sd-shapes", "a red circle", "blurry",
-            """{"steps":20,"guidance_scale":7.5,"scheduler":"euler_a","seed":1234,"size":"64x64","n":1}"""), Xunit.TestContext.Current.CancellationToken);
+            """{"steps":20,"guidance_scale":7.5,"scheduler":"euler_a","seed":1234,"size":"64x64","n":1}""") { OwnerId = Owner.LocalId }, Xunit.TestContext.Current.CancellationToken);
         await runs.MarkRunningAsync(created.Id, Xunit.TestContext.Current.CancellationToken);
         await runs.MarkSucceededAsync(created.Id, new RunOutputs(OutputImages: [image.Sha256], TimingsJson: """{"total_ms":538.2}"""), Xunit.TestContext.Current.CancellationToken);
-        var run = (await runs.GetAsync(created.Id, Xunit.TestContext.Current.CancellationToken))!;
+        var run = (await runs.GetAsync(created.Id, OwnerScope.Local, Xunit.TestContext.Current.CancellationToken))!;
 
         var provider = ctx.Render<MudDialogProvider>();
         ctx.Render<MudPopoverProvider>();
@@ -53,6 +54,6 @@ public sealed class DialogTests(InferenceFixture inference) : IClassFixture<Infe
             Assert.Contains("Nothing is selected to share", provider.Find("[data-testid=share-error]").TextContent);
         });
         Assert.Empty(provider.FindAll("[data-testid=share-url]"));
-        Assert.Empty(await shares.ListAsync(ct: Xunit.TestContext.Current.CancellationToken));
+        Assert.Empty(await shares.ListAsync(OwnerScope.Local, ct: Xunit.TestContext.Current.CancellationToken));
     }
 }

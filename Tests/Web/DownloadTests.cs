@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using MultimodalHub.Data;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Core;
@@ -41,9 +42,9 @@ public sealed class DownloadTests(InferenceFixture inference) : IClassFixture<In
         var runs = _web.Services.GetRequiredService<IRunStore>();
         var stored = new List<(string Sha, long Seed)>();
         foreach (var d in data)
-            stored.Add(((await blobs.PutAsync(Convert.FromBase64String(d.GetProperty("b64_json").GetString()!), Ct)).Sha256, d.GetProperty("seed").GetInt64()));
+            stored.Add(((await blobs.PutAsync(Convert.FromBase64String(d.GetProperty("b64_json").GetString()!), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256, d.GetProperty("seed").GetInt64()));
         Assert.NotEqual(stored[0].Seed, stored[1].Seed);
-        var run = await runs.CreateAsync(new NewRun(RunKind.Imagine, "sd-shapes", "a red circle", ParametersJson: """{"seed":41,"n":2}"""), Ct);
+        var run = await runs.CreateAsync(new NewRun(RunKind.Imagine, "sd-shapes", "a red circle", ParametersJson: """{"seed":41,"n":2}""") { OwnerId = Owner.LocalId }, Ct);
         await runs.MarkRunningAsync(run.Id, Ct);
         await runs.MarkSucceededAsync(run.Id, new RunOutputs(OutputImages: stored.Select(s => s.Sha).ToList()), Ct);
 

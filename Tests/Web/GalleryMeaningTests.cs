@@ -2,6 +2,7 @@ using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using MultimodalHub.Contracts;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Support;
@@ -31,14 +32,14 @@ public sealed class GalleryMeaningTests(MiniLmFixture minilm)
         var image = await ctx.PutGoldenAsync();
 
         // Stored before any search: found by the backfill.
-        var sunset = await runs.CreateAsync(new NewRun(RunKind.Imagine, "sd-shapes", "a sunset over the ocean, orange sky"), Ct);
+        var sunset = await runs.CreateAsync(new NewRun(RunKind.Imagine, "sd-shapes", "a sunset over the ocean, orange sky") { OwnerId = Owner.LocalId }, Ct);
         await runs.MarkSucceededAsync(sunset.Id, new RunOutputs(OutputImages: [image.Sha256]), Ct);
-        var chat = await chats.CreateSessionAsync("shapes-chat", "Baking", ct: Ct);
-        await chats.AppendAsync(chat.Id, new NewChatMessage("user", "How do I make bread at home?"), Ct);
-        await chats.AppendAsync(chat.Id, new NewChatMessage("assistant", "Mix flour, water, yeast and salt, knead, let it rise, then put it in a hot oven."), Ct);
+        var chat = await chats.CreateSessionAsync(OwnerScope.Local, "shapes-chat", "Baking", ct: Ct);
+        await chats.AppendAsync(chat.Id, new NewChatMessage("user", "How do I make bread at home?"), OwnerScope.Local, Ct);
+        await chats.AppendAsync(chat.Id, new NewChatMessage("assistant", "Mix flour, water, yeast and salt, knead, let it rise, then put it in a hot oven."), OwnerScope.Local, Ct);
         // Recorded as a page records it: gets its vector right away.
         var outcome = await ctx.Services.GetRequiredService<RunRecorder>().ExecuteAsync(
-            new NewRun(RunKind.Caption, "shapes-vlm", InputImages: [image.Sha256]),
+            new NewRun(RunKind.Caption, "shapes-vlm", InputImages: [image.Sha256]) { OwnerId = Owner.LocalId },
             (_, _) => Task.FromResult(new RunOutputs(Text: "a puppy running across the grass")), Ct);
         var model = MiniLmFixture.Id;
         for (var i = 0; i < 400 && (await texts.MissingAsync(model, ct: Ct)).Any(t => t.ItemId == outcome.RunId); i++) await Task.Delay(50, Ct);

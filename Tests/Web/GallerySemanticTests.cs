@@ -2,6 +2,7 @@ using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using MultimodalHub.Contracts;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Inference.Runtime;
@@ -30,7 +31,7 @@ public sealed class GallerySemanticTests(InferenceFixture inference) : IClassFix
         foreach (var name in new[] { "image0", "image1", "image2" })
         {
             var image = await ctx.PutGoldenAsync("clip-shapes", name + ".png");
-            await runs.CreateAsync(new NewRun(RunKind.Classify, clip, "shapes", InputImages: [image.Sha256]), Ct);
+            await runs.CreateAsync(new NewRun(RunKind.Classify, clip, "shapes", InputImages: [image.Sha256]) { OwnerId = Owner.LocalId }, Ct);
             stored.Add((image.Sha256, name));
             await Task.Delay(20, Ct); // distinct creation times: the backfill takes images oldest first
         }

@@ -1,6 +1,7 @@
 using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Core;
@@ -20,7 +21,7 @@ public sealed class ImagineRerunTests(InferenceFixture inference) : IClassFixtur
         await using var ctx = await WebTestContext.StartAsync(inference.Factory.CreateClient());
         var runs = ctx.Services.GetRequiredService<IRunStore>();
         var earlier = await runs.CreateAsync(new NewRun(RunKind.Imagine, "sd-shapes", "a blue square", null,
-            """{"steps":8,"guidance_scale":7.5,"scheduler":"euler_a","seed":7,"size":"64x64","n":3}"""), Ct);
+            """{"steps":8,"guidance_scale":7.5,"scheduler":"euler_a","seed":7,"size":"64x64","n":3}""") { OwnerId = Owner.LocalId }, Ct);
         ctx.Services.GetRequiredService<NavigationManager>().NavigateTo($"imagine?run={earlier.Id}");
         var page = ctx.Render<Imagine>();
         page.WaitForAssertion(() => Assert.Contains("a blue square", page.Markup)); // the earlier run's parameters are loaded
@@ -40,8 +41,8 @@ public sealed class ImagineRerunTests(InferenceFixture inference) : IClassFixtur
         Assert.NotEmpty(whileRunning); // images 1 and 2 were shown before image 3 was done
         Assert.All(whileRunning, Assert.True);
         Assert.All(page.FindAll("[data-testid=rerun]"), b => Assert.False(b.HasAttribute("disabled")));
-        var recorded = (await runs.ListAsync(new RunQuery { Status = RunStatus.Succeeded }, Ct)).Items;
+        var recorded = (await runs.ListAsync(new RunQuery { Owner = OwnerScope.Local, Status = RunStatus.Succeeded }, Ct)).Items;
         Assert.Single(recorded); // the new batch (the seeded "earlier" run was never finished)
-        Assert.Empty((await runs.ListAsync(new RunQuery { Status = RunStatus.Running }, Ct)).Items);
+        Assert.Empty((await runs.ListAsync(new RunQuery { Owner = OwnerScope.Local, Status = RunStatus.Running }, Ct)).Items);
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Support;
@@ -38,7 +39,7 @@ public sealed class RunRecordingTests
         await page.InvokeAsync(() => page.Find("[data-testid=classify]").Click());
 
         page.WaitForAssertion(() => Assert.Contains("Unexpected error", page.Find("[data-testid=classify-error]").TextContent));
-        var runs = await ctx.Services.GetRequiredService<IRunStore>().ListAsync(new RunQuery(), Ct);
+        var runs = await ctx.Services.GetRequiredService<IRunStore>().ListAsync(new RunQuery() { Owner = OwnerScope.Local }, Ct);
         var run = Assert.Single(runs.Items);
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.Contains("Unexpected error", run.Error);
@@ -47,8 +48,8 @@ public sealed class RunRecordingTests
         Assert.False(page.Find("[data-testid=classify]").HasAttribute("disabled"));
         await page.InvokeAsync(() => page.Find("[data-testid=classify]").Click());
         var store = ctx.Services.GetRequiredService<IRunStore>();
-        for (var i = 0; i < 100 && (await store.ListAsync(new RunQuery { Status = RunStatus.Failed }, Ct)).Items.Count < 2; i++) await Task.Delay(100, Ct);
-        Assert.Equal(2, (await store.ListAsync(new RunQuery { Status = RunStatus.Failed }, Ct)).Items.Count);
-        Assert.Empty((await store.ListAsync(new RunQuery { Status = RunStatus.Running }, Ct)).Items);
+        for (var i = 0; i < 100 && (await store.ListAsync(new RunQuery { Owner = OwnerScope.Local, Status = RunStatus.Failed }, Ct)).Items.Count < 2; i++) await Task.Delay(100, Ct);
+        Assert.Equal(2, (await store.ListAsync(new RunQuery { Owner = OwnerScope.Local, Status = RunStatus.Failed }, Ct)).Items.Count);
+        Assert.Empty((await store.ListAsync(new RunQuery { Owner = OwnerScope.Local, Status = RunStatus.Running }, Ct)).Items);
     }
 }

@@ -10,6 +10,7 @@ using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Support;
 using MultimodalHub.Web.Client;
+using MultimodalHub.Web.Accounts;
 using MultimodalHub.Web.Hosting;
 using MultimodalHub.Web.Services;
 
@@ -39,6 +40,12 @@ public sealed class WebTestContext : BunitContext
             ["Data:BlobPath"] = Path.Combine(_dataDir, "blobs"),
         }).Build();
         Services.AddHubData(config);
+        // Signed in as the local owner (a "user"): the pages scope every query to it.
+        var auth = AddAuthorization();
+        auth.SetAuthorized("local");
+        auth.SetClaims(new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, Owner.LocalId));
+        auth.SetRoles(HubRoles.User);
+        Services.AddScoped<CurrentUser>();
         SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
     }
 
@@ -69,7 +76,7 @@ public sealed class WebTestContext : BunitContext
     public async Task<StoredImage> PutGoldenAsync(string model = "clip-shapes", string file = "image0.png")
     {
         var ct = Xunit.TestContext.Current.CancellationToken;
-        return await Services.GetRequiredService<IBlobStore>().PutAsync(await File.ReadAllBytesAsync(Repo.Model(model, "goldens", file), ct), ct);
+        return await Services.GetRequiredService<IBlobStore>().PutAsync(await File.ReadAllBytesAsync(Repo.Model(model, "goldens", file), ct), MultimodalHub.Data.Entities.Owner.LocalId, ct);
     }
 
     /// <summary>An HttpClient aimed at a loopback port nothing listens on.</summary>

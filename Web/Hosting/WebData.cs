@@ -1,4 +1,5 @@
 using MultimodalHub.Data;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Services;
 
 namespace MultimodalHub.Web.Hosting;
@@ -15,8 +16,9 @@ public static class WebData
         app.MapHubMediaEndpoints();
         // The stored bytes unchanged, as a download with a readable file name. Generated PNGs already carry their own
         // per-image "parameters" tEXt chunk (AUTOMATIC1111 style), written by the inference service.
-        app.MapGet("/media/{sha256}/download", async (string sha256, long? run, IBlobStore blobs, CancellationToken ct) =>
+        app.MapGet("/media/{sha256}/download", async (string sha256, long? run, IBlobStore blobs, HttpContext http, CancellationToken ct) =>
         {
+            if (!await HubMediaEndpoints.CanReadAsync(http, blobs, sha256, ct)) return Results.NotFound();
             var content = await blobs.OpenAsync(sha256, ct);
             if (content is null) return Results.NotFound();
             var ext = content.MimeType.Split('/')[^1];
@@ -28,7 +30,7 @@ public static class WebData
         {
             http.Response.ContentType = "application/jsonl; charset=utf-8";
             http.Response.Headers.ContentDisposition = "attachment; filename=\"preferences.jsonl\"";
-            await ratings.ExportPreferencePairsAsync(http.Response.Body, ct: ct);
+            await ratings.ExportPreferencePairsAsync(http.Response.Body, OwnerScope.Of(http.User)!, ct);
         });
         return app;
     }

@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Http.Features;
 using MudBlazor;
 using MudBlazor.Services;
 using MultimodalHub.Data;
+using MultimodalHub.Data.Accounts;
+using MultimodalHub.Web.Accounts;
 using MultimodalHub.Web.Client;
 using MultimodalHub.Web.Components;
 using MultimodalHub.Web.Services;
@@ -29,9 +31,11 @@ public sealed class WebOptions
 /// <summary>Builds the web app: Blazor Server + MudBlazor, the inference client, data, health, metrics, headers.</summary>
 public static class WebHost
 {
-    public static WebApplication Build(string[] args)
+    /// <param name="configure">Changes to the builder before services are added (tests: the server).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
         // Serve framework and package assets (blazor.web.js, MudBlazor) from the build output in every environment
         // (./hub up runs the build output as Production); a published app has them in wwwroot and ignores this.
         builder.WebHost.UseStaticWebAssets();
@@ -47,10 +51,13 @@ public static class WebHost
             c.SnackbarConfiguration.VisibleStateDuration = 6000;
         });
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddInferenceClient(builder.Configuration);
+        builder.Services.AddSingleton<ServiceApiKey>();
+        builder.Services.AddTransient<ServiceApiKeyHandler>();
+        builder.Services.AddInferenceClient(builder.Configuration).AddHttpMessageHandler<ServiceApiKeyHandler>();
         builder.Services.AddSingleton<InferenceHealth>();
         builder.Services.AddHostedService<InferenceHealthPoller>();
         builder.Services.AddHubData(builder.Configuration);
+        builder.AddHubAccounts();
         builder.Services.AddSingleton<RunRecorder>();
         builder.Services.AddSingleton<TextSearch>();
         builder.Services.AddHostedService<TextIndexBackfill>();
@@ -68,6 +75,9 @@ public static class WebHost
         builder.Logging.AddJsonConsole(o => { o.IncludeScopes = true; o.TimestampFormat = "O"; o.UseUtcTimestamp = true; });
 
         var app = builder.Build();
+        // Behind a reverse proxy (Auth:KnownProxies, loopback always): the client's address and scheme, so cookies
+        // are Secure under TLS and /setup sees that a request did not come from this machine.
+        app.UseForwardedHeaders();
         app.UseHubSecurityHeaders();
         if (!app.Environment.IsDevelopment())
             app.UseExceptionHandler("/error", createScopeForErrors: true);
@@ -75,20 +85,40 @@ public static class WebHost
         app.UseShareNotFound();
         app.UseRouting();
         app.UseHttpMetrics();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseAntiforgery();
+        // A form post without a valid antiforgery token ends here as a plain 400 (before any handler or page reads the form).
+        app.Use(async (http, next) =>
+        {
+            if (http.Features.Get<Microsoft.AspNetCore.Antiforgery.IAntiforgeryValidationFeature>() is { IsValid: false })
+            {
+                http.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await http.Response.WriteAsync("Invalid or missing antiforgery token: reload the page and try again.");
+                return;
+            }
+            await next();
+        });
 
-        app.MapStaticAssets();
-        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).ExcludeFromDescription();
+        // Everything needs a signed-in account (the fallback policy) except what says AllowAnonymous here and on pages.
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).ExcludeFromDescription().AllowAnonymous();
         app.MapHealthChecks("/readyz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions
         {
             ResponseWriter = HealthResponse.WriteAsync,
-        });
-        app.MapMetrics("/metrics");
+        }).AllowAnonymous();
+        app.MapMetrics("/metrics").AllowAnonymous();
+        app.MapAccountEndpoints();
         app.MapHubWebEndpoints();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
 
     /// <summary>Start-up work before serving: database migrations and recovery of runs left in flight.</summary>
-    public static async Task PrepareAsync(this WebApplication app) => await app.Services.MigrateHubDataAsync();
+    public static async Task PrepareAsync(this WebApplication app)
+    {
+        await app.Services.MigrateHubDataAsync();
+        // The web app's own key for the inference service, new at every start (the service checks it in the same database).
+        app.Services.GetRequiredService<ServiceApiKey>().Value = await app.Services.GetRequiredService<IApiKeyStore>().CreateServiceKeyAsync();
+    }
 }

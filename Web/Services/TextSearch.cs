@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Web.Client;
 using MultimodalHub.Web.Hosting;
@@ -69,7 +70,7 @@ public sealed class TextSearch(ITextEmbeddingStore store, InferenceClient client
     }
 
     /// <summary>The <paramref name="k"/> stored texts closest in meaning to <paramref name="query"/>, after indexing what is missing.</summary>
-    public async Task<TextSearchResult> SearchAsync(string query, int k, CancellationToken ct)
+    public async Task<TextSearchResult> SearchAsync(string query, int k, OwnerScope owner, CancellationToken ct)
     {
         if (Model is not { } model) return new([], null, "Search by meaning needs a sentence-embedding model in the inference service (none is available now; see the README: models import-nuget).");
         try
@@ -77,7 +78,7 @@ public sealed class TextSearch(ITextEmbeddingStore store, InferenceClient client
             await IndexAsync(ct);
             var vector = await client.PostJsonAsync<Contracts.EmbeddingsRequest, Contracts.EmbeddingsResponse>("v1/embeddings",
                 new(Input: JsonSerializer.SerializeToElement(query), Model: model), ct);
-            return new(await store.NearestAsync(model, vector.Data[0].Embedding.Values, k, ct: ct), model, null);
+            return new(await store.NearestAsync(model, vector.Data[0].Embedding.Values, owner, k, ct), model, null);
         }
         catch (Exception e) when (e is InferenceUnavailableException or InferenceProblemException)
         {
