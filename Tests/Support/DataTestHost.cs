@@ -37,6 +37,14 @@ public sealed class DataTestHost : IAsyncDisposable
         configure?.Invoke(builder);
         var app = builder.Build();
         await app.Services.MigrateHubDataAsync(ct);
+        // Requests come from the local owner, signed in as a "user" (the endpoints scope what they serve to it).
+        app.Use((http, next) =>
+        {
+            http.User = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+                [new(System.Security.Claims.ClaimTypes.NameIdentifier, MultimodalHub.Data.Entities.Owner.LocalId),
+                 new(System.Security.Claims.ClaimTypes.Role, MultimodalHub.Data.Entities.HubRoles.User)], "Test"));
+            return next();
+        });
         map(app);
         await app.StartAsync(ct);
         return new DataTestHost(dir, app);

@@ -43,8 +43,8 @@ public sealed class WebTestContext : BunitContext
         // Signed in as the local owner (a "user"): the pages scope every query to it.
         var auth = AddAuthorization();
         auth.SetAuthorized("local");
-        auth.SetClaims(new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, Owner.LocalId));
         auth.SetRoles(HubRoles.User);
+        auth.SetClaims(new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, Owner.LocalId)); // last: bunit keeps the latest call's data
         Services.AddScoped<CurrentUser>();
         SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
     }
