@@ -154,7 +154,7 @@ public sealed class FlowTests(PlatformFixture platform)
         Assert.Matches(@"/s/[A-Za-z0-9_-]{22,}$", url);
 
         // A fresh browser context (no cookies) sees the image and its parameters, read-only.
-        var (viewerContext, viewer, _) = await platform.NewPageAsync();
+        var (viewerContext, viewer, _) = await platform.NewAnonymousPageAsync();
         await using (viewerContext)
         {
             var shared = await viewer.GotoAsync(url);
@@ -177,7 +177,7 @@ public sealed class FlowTests(PlatformFixture platform)
         await page.GetByTestId("revoke").First.ClickAsync();
         await Assertions.Expect(page.GetByTestId("revoke")).ToHaveCountAsync(0);
 
-        var (afterContext, after, _) = await platform.NewPageAsync();
+        var (afterContext, after, _) = await platform.NewAnonymousPageAsync();
         await using (afterContext)
         {
             var revoked = await after.GotoAsync(url);

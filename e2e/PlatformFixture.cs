@@ -173,10 +173,25 @@ public sealed class PlatformFixture : IAsyncLifetime
     public static async Task ScreenshotAsync(IPage page, string name) =>
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Artifacts, name + ".png"), FullPage = true });
 
-    private Process StartWeb(string logs, string name = "web") =>
+    // Sign-ins are checked again every 2 s (default 30 s), so a disabled account's pages end quickly in the tests.
+    private Process StartWeb(string logs, string name = "web") => StartWeb(logs, name, WebUrl, DataDir);
+
+    private Process StartWeb(string logs, string name, Uri url, string dataDir) =>
         Start(name, Built("Web", "MultimodalHub.Web.dll"), Path.Combine(RepoRoot, "Web"), logs,
-            "--urls", WebUrl.ToString().TrimEnd('/'), $"--Inference:BaseUrl={InferenceUrl}",
-            $"--Data:DatabasePath={Path.Combine(DataDir, "hub.db")}", $"--Data:BlobPath={Path.Combine(DataDir, "blobs")}");
+            "--urls", url.ToString().TrimEnd('/'), $"--Inference:BaseUrl={InferenceUrl}",
+            $"--Data:DatabasePath={Path.Combine(dataDir, "hub.db")}", $"--Data:BlobPath={Path.Combine(dataDir, "blobs")}",
+            "--Auth:RevalidationInterval=00:00:02");
+
+    /// <summary>A second web app on its own free port and a new, empty database (no account yet), stopped with the fixture.</summary>
+    public async Task<Uri> StartFreshWebAsync(string name)
+    {
+        var dir = Path.Combine(DataDir, name);
+        Directory.CreateDirectory(dir);
+        var url = new Uri($"http://127.0.0.1:{FreePort()}/");
+        var web = StartWeb(Path.Combine(Artifacts, "logs"), name, url, dir);
+        await WaitReadyAsync(new Uri(url, "readyz"), web, TimeSpan.FromSeconds(90));
+        return url;
+    }
 
     /// <summary>Kills the web process (whole tree, no graceful shutdown) and starts it again on the same database.</summary>
     public async Task RestartWebAsync()

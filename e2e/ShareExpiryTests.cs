@@ -44,7 +44,7 @@ public sealed class ShareExpiryTests(PlatformFixture platform)
         var inOneHour = before.AddHours(1).ToUnixTimeMilliseconds();
         Assert.InRange(stored.Value, inOneHour - 120_000, inOneHour + 120_000);
 
-        var (viewerContext, viewer, _) = await platform.NewPageAsync();
+        var (viewerContext, viewer, _) = await platform.NewAnonymousPageAsync();
         await using (viewerContext)
         {
             var live = await viewer.GotoAsync(url);
