@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Http.Features;
 using MudBlazor;
 using MudBlazor.Services;
-using MultimodalHub.Hosting;
 using MultimodalHub.Data;
+using MultimodalHub.Hosting;
 using MultimodalHub.Web.Client;
 using MultimodalHub.Web.Components;
 using MultimodalHub.Web.Services;
