@@ -1,5 +1,8 @@
 using System.Numerics.Tensors;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using MultimodalHub.Data.Search;
 
 namespace MultimodalHub.Bench;
@@ -11,9 +14,16 @@ namespace MultimodalHub.Bench;
 /// and the int8 index with a filter that lets half the rows through. Each case builds only its own data (1M float32 is 2 GB).
 /// Run: dotnet run -c Release --project Inference/Bench -- --filter '*VectorSearch*'
 /// </summary>
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 8)]
+[Config(typeof(InProcessConfig))]
 public class VectorSearchBenchmarks : IDisposable
 {
+    /// <summary>In process (no generated project to build: that alone outlasts BenchmarkDotNet's 2-minute limit on a busy
+    /// machine), one launch, 2 warm-up and 8 measured iterations.</summary>
+    private sealed class InProcessConfig : ManualConfig
+    {
+        public InProcessConfig() => AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(8));
+    }
+
     private const int Dimensions = 512;
     private const int K = 20;
 
