@@ -1,9 +1,11 @@
 using MultimodalHub.Contracts;
+using MultimodalHub.Hosting;
 using MultimodalHub.Inference.Engines.Chat;
 using MultimodalHub.Inference.Engines.Clip;
 using MultimodalHub.Inference.Engines.Diffusion;
 using MultimodalHub.Inference.Engines.Embedding;
 using MultimodalHub.Inference.Engines.Vlm;
+using MultimodalHub.Inference.Hub;
 using MultimodalHub.Inference.Runtime;
 using Prometheus;
 
@@ -28,13 +30,18 @@ public static class InferenceHost
         services.AddDiffusionEngine();
         services.AddChatEngine();
         services.AddEmbeddingEngine();
+        services.AddModelHub();
         services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Cli.BenchCommand>();
         return services;
     }
 
+    /// <summary>Where the service listens when neither --urls, ASPNETCORE_URLS nor any other ASP.NET Core address setting is given.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5081";
+
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
+        builder.UseUrlsUnlessConfigured(DefaultUrl);
         builder.Services.AddInferenceCore(builder.Configuration);
         builder.Services.AddHostedService<IdleUnloader>();
         builder.Services.AddProblemDetails();
