@@ -25,7 +25,7 @@ public sealed class ComposeTests
         var inference = Map(services, "inference");
         var web = Map(services, "web");
 
-        Assert.Contains("127.0.0.1:5081:5081", Seq(inference, "ports")); // loopback only: no accounts yet
+        Assert.Contains("127.0.0.1:5081:5081", Seq(inference, "ports")); // loopback on the host; a TLS proxy in front for more
         Assert.Contains("127.0.0.1:5080:5080", Seq(web, "ports"));
         Assert.Contains(Seq(inference, "volumes"), v => v.EndsWith(":/models:ro", StringComparison.Ordinal));
         Assert.Contains(Seq(web, "volumes"), v => v.StartsWith("hub-data:/data", StringComparison.Ordinal));
@@ -45,5 +45,8 @@ public sealed class ComposeTests
         Assert.Equal("http://inference:5081", Map(web, "environment")["Inference__BaseUrl"].ToString());
         Assert.Equal("service_healthy", Map(Map(web, "depends_on"), "inference")["condition"].ToString());
         Assert.Equal("/models", Map(inference, "environment")["Inference__ModelRoots__0"].ToString());
+        // The service checks API keys in the web app's database: both mount the data volume and name the same file.
+        Assert.Contains(Seq(inference, "volumes"), v => v.StartsWith("hub-data:/data", StringComparison.Ordinal));
+        Assert.Equal(Map(web, "environment")["Data__DatabasePath"].ToString(), Map(inference, "environment")["Data__DatabasePath"].ToString());
     }
 }
