@@ -1,4 +1,5 @@
 using MultimodalHub.Contracts;
+using MultimodalHub.Hosting;
 using MultimodalHub.Inference.Engines.Chat;
 using MultimodalHub.Inference.Engines.Clip;
 using MultimodalHub.Inference.Engines.Diffusion;
@@ -32,9 +33,13 @@ public static class InferenceHost
         return services;
     }
 
+    /// <summary>Where the service listens when neither --urls, ASPNETCORE_URLS nor any other ASP.NET Core address setting is given.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5081";
+
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
+        builder.UseUrlsUnlessConfigured(DefaultUrl);
         builder.Services.AddInferenceCore(builder.Configuration);
         builder.Services.AddHostedService<IdleUnloader>();
         builder.Services.AddProblemDetails();

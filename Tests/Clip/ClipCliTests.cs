@@ -9,9 +9,7 @@ public sealed class ClipCliTests
 {
     private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
-        var config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var dll = Path.Combine(Repo.Root, "Inference", "bin", config, "net10.0", "linux-x64", "MultimodalHub.Inference.dll");
-        if (!File.Exists(dll)) dll = Path.Combine(AppContext.BaseDirectory, "MultimodalHub.Inference.dll");
+        var dll = HubBinaries.Inference;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
         start.ArgumentList.Add(dll);
         foreach (var a in args) start.ArgumentList.Add(a);

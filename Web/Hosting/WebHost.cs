@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.Features;
 using MudBlazor;
 using MudBlazor.Services;
 using MultimodalHub.Data;
+using MultimodalHub.Hosting;
 using MultimodalHub.Web.Client;
 using MultimodalHub.Web.Components;
 using MultimodalHub.Web.Services;
@@ -29,9 +30,13 @@ public sealed class WebOptions
 /// <summary>Builds the web app: Blazor Server + MudBlazor, the inference client, data, health, metrics, headers.</summary>
 public static class WebHost
 {
+    /// <summary>Where the web app listens when neither --urls, ASPNETCORE_URLS nor any other ASP.NET Core address setting is given.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
+        builder.UseUrlsUnlessConfigured(DefaultUrl);
         // Serve framework and package assets (blazor.web.js, MudBlazor) from the build output in every environment
         // (./hub up runs the build output as Production); a published app has them in wwwroot and ignores this.
         builder.WebHost.UseStaticWebAssets();
