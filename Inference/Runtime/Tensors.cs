@@ -33,44 +33,59 @@ public static class Tensors
         };
     }
 
-    /// <summary>Float data as the floating-point type the session declares for that input (float32, float16 or bfloat16).</summary>
-    public static OrtValue FloatInput(InferenceSession session, string inputName, float[] data, params long[] shape) =>
-        Floats(session.InputMetadata[inputName].ElementDataType, data, shape, inputName);
-
-    /// <summary>Float data as a tensor of <paramref name="type"/> (float32 wraps the array; the others convert into a new one).</summary>
-    public static OrtValue Floats(TensorElementType type, float[] data, long[] shape, string name = "tensor")
-    {
-        ArgumentNullException.ThrowIfNull(data);
-        switch (type)
-        {
-            case TensorElementType.Float:
-                return OrtValue.CreateTensorValueFromMemory(data, shape);
-            case TensorElementType.Float16:
-                var half = new Float16[data.Length];
-                TensorPrimitives.ConvertToHalf(data, MemoryMarshal.Cast<Float16, Half>(half.AsSpan()));
-                return OrtValue.CreateTensorValueFromMemory(half, shape);
-            case TensorElementType.BFloat16:
-                var bf = new BFloat16[data.Length];
-                var bits = MemoryMarshal.Cast<BFloat16, ushort>(bf.AsSpan());
-                for (var i = 0; i < data.Length; i++) bits[i] = ToBFloat16Bits(data[i]);
-                return OrtValue.CreateTensorValueFromMemory(bf, shape);
-            default:
-                throw new NotSupportedException($"'{name}' has element type {type}; expected float32, float16 or bfloat16.");
-        }
-    }
-
-    /// <summary>Whether ONNX Runtime tensors of this type are read and written as floats here.</summary>
-    public static bool IsFloating(TensorElementType type) => type is TensorElementType.Float or TensorElementType.Float16 or TensorElementType.BFloat16;
-
-    /// <summary>The whole tensor as float32 (float32, float16, bfloat16 or double tensors).</summary>
+    /// <summary>The whole tensor as float32 (float32, float16, bfloat16 or float64 tensors; fp16 exports return fp16).</summary>
     public static float[] ToFloats(OrtValue value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        var info = value.GetTensorTypeAndShape();
-        var result = new float[checked((int)info.ElementCount)];
+        var result = new float[checked((int)value.GetTensorTypeAndShape().ElementCount)];
         ReadFloats(value, 0, result);
         return result;
     }
+
+    /// <summary>Float data as a tensor of the element type a session declares (float32, or float16 / bfloat16 in fp16 exports, float64).</summary>
+    public static OrtValue FloatAs(TensorElementType type, ReadOnlySpan<float> data, params long[] shape) => type switch
+    {
+        TensorElementType.Float => Float(data.ToArray(), shape),
+        TensorElementType.Float16 => OrtValue.CreateTensorValueFromMemory(ToHalf(data), shape),
+        TensorElementType.BFloat16 => OrtValue.CreateTensorValueFromMemory(ToBFloat16(data), shape),
+        TensorElementType.Double => OrtValue.CreateTensorValueFromMemory(ToDouble(data), shape),
+        _ => throw new NotSupportedException($"Expected a float32, float16, bfloat16 or float64 input, not {type}."),
+    };
+
+    /// <summary><see cref="FloatAs(TensorElementType, ReadOnlySpan{float}, long[])"/> with the type the session declares for the input.</summary>
+    public static OrtValue FloatInput(InferenceSession session, string inputName, ReadOnlySpan<float> data, params long[] shape) =>
+        FloatAs(session.InputMetadata[inputName].ElementDataType, data, shape);
+
+    /// <summary>As the span overload; a float32 input wraps the array without copying it.</summary>
+    public static OrtValue FloatInput(InferenceSession session, string inputName, float[] data, params long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var type = session.InputMetadata[inputName].ElementDataType;
+        return type == TensorElementType.Float ? Float(data, shape) : FloatAs(type, data, shape);
+    }
+
+    /// <summary>Whether tensors of this type are fed and read as floats here.</summary>
+    public static bool IsFloating(TensorElementType type) =>
+        type is TensorElementType.Float or TensorElementType.Float16 or TensorElementType.BFloat16 or TensorElementType.Double;
+
+    /// <summary>Writes float data into a float32/float16/float64 tensor's own memory from element <paramref name="offset"/> (a bound, reused input).</summary>
+    public static void WriteFloats(OrtValue value, ReadOnlySpan<float> source, int offset = 0)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        switch (value.GetTensorTypeAndShape().ElementDataType)
+        {
+            case TensorElementType.Float: source.CopyTo(value.GetTensorMutableDataAsSpan<float>()[offset..]); break;
+            case TensorElementType.Float16: FloatToHalf(source, value.GetTensorMutableDataAsSpan<Float16>()[offset..]); break;
+            case TensorElementType.Double:
+                var d = value.GetTensorMutableDataAsSpan<double>()[offset..];
+                for (var i = 0; i < source.Length; i++) d[i] = source[i];
+                break;
+            default: throw new NotSupportedException($"Expected a float32, float16 or float64 tensor, not {value.GetTensorTypeAndShape().ElementDataType}.");
+        }
+    }
+
+    /// <summary>Reads a floating-point tensor's data as float32 into <paramref name="destination"/> (a bound, reused output).</summary>
+    public static void ReadFloats(OrtValue value, Span<float> destination) => ReadFloats(value, 0, destination);
 
     /// <summary>Copy <paramref name="destination"/>.Length elements from element <paramref name="start"/> of the tensor, converted to float32.</summary>
     public static void ReadFloats(OrtValue value, int start, Span<float> destination)
@@ -83,7 +98,7 @@ public static class Tensors
                 value.GetTensorDataAsSpan<float>().Slice(start, destination.Length).CopyTo(destination);
                 break;
             case TensorElementType.Float16:
-                TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<Float16, Half>(value.GetTensorDataAsSpan<Float16>()).Slice(start, destination.Length), destination);
+                HalfToFloat(value.GetTensorDataAsSpan<Float16>().Slice(start, destination.Length), destination);
                 break;
             case TensorElementType.BFloat16:
                 var bits = MemoryMarshal.Cast<BFloat16, ushort>(value.GetTensorDataAsSpan<BFloat16>()).Slice(start, destination.Length);
@@ -98,7 +113,34 @@ public static class Tensors
         }
     }
 
-    /// <summary>A new tensor of the same element type holding a copy of <paramref name="value"/>'s bytes rearranged by <paramref name="copy"/> (source bytes, destination bytes, element size).</summary>
+    /// <summary>float32 to float16 (round to nearest even, vectorised).</summary>
+    public static Float16[] ToHalf(ReadOnlySpan<float> data)
+    {
+        var result = new Float16[data.Length];
+        FloatToHalf(data, result);
+        return result;
+    }
+
+    public static void FloatToHalf(ReadOnlySpan<float> source, Span<Float16> destination) =>
+        TensorPrimitives.ConvertToHalf(source, MemoryMarshal.Cast<Float16, Half>(destination));
+
+    public static void HalfToFloat(ReadOnlySpan<Float16> source, Span<float> destination) =>
+        TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<Float16, Half>(source), destination);
+
+    /// <summary>float32 to bfloat16, rounding to nearest even (NaN stays NaN).</summary>
+    public static BFloat16[] ToBFloat16(ReadOnlySpan<float> data)
+    {
+        var result = new BFloat16[data.Length];
+        var bits = MemoryMarshal.Cast<BFloat16, ushort>(result.AsSpan());
+        for (var i = 0; i < data.Length; i++)
+        {
+            var f = BitConverter.SingleToUInt32Bits(data[i]);
+            bits[i] = float.IsNaN(data[i]) ? (ushort)((f >> 16) | 0x40) : (ushort)((f + 0x7FFFu + ((f >> 16) & 1)) >> 16);
+        }
+        return result;
+    }
+
+    /// <summary>A new tensor of the same element type holding <paramref name="value"/>'s bytes rearranged by <paramref name="copy"/> (cache reordering and truncation).</summary>
     public static OrtValue Rearranged(OrtValue value, long[] newShape, ByteCopy copy)
     {
         ArgumentNullException.ThrowIfNull(value);
@@ -129,13 +171,11 @@ public static class Tensors
 
     public static long[] Shape(OrtValue value) => value.GetTensorTypeAndShape().Shape;
 
-    /// <summary>float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).</summary>
-    private static ushort ToBFloat16Bits(float f)
+    private static double[] ToDouble(ReadOnlySpan<float> data)
     {
-        var bits = BitConverter.SingleToUInt32Bits(f);
-        if (float.IsNaN(f)) return (ushort)((bits >> 16) | 0x40);
-        var rounding = 0x7FFFu + ((bits >> 16) & 1);
-        return (ushort)((bits + rounding) >> 16);
+        var result = new double[data.Length];
+        for (var i = 0; i < data.Length; i++) result[i] = data[i];
+        return result;
     }
 
     private static int[] ToInt32(ReadOnlySpan<long> ids)
