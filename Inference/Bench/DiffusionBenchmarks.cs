@@ -145,11 +145,11 @@ public class UnetIoBindingBenchmarks
     public float[] Paired()
     {
         var first = _paired++ % 2 == 0;
-        var a = Timed(!first);
-        return Timed(first) ?? a;
+        Timed(!first);
+        return Timed(first);
     }
 
-    private float[]? Timed(bool ioBinding)
+    private float[] Timed(bool ioBinding)
     {
         var sw = Stopwatch.StartNew();
         var result = Loop(ioBinding);
