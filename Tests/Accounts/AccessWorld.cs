@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using MultimodalHub.Data;
 using MultimodalHub.Data.Accounts;
@@ -6,7 +7,6 @@ using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Data;
 using MultimodalHub.Tests.Support;
-using Microsoft.EntityFrameworkCore;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Accounts;

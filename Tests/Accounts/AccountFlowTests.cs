@@ -48,7 +48,10 @@ public sealed class AccountFlowTests
         var html = await other.GetStringAsync("/account/login", Ct);
         var again = await other.PostAsync("/account/setup", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["__RequestVerificationToken"] = WebAppHost.Token(html), ["userName"] = "mallory", ["password"] = Password, ["confirm"] = Password,
+            ["__RequestVerificationToken"] = WebAppHost.Token(html),
+            ["userName"] = "mallory",
+            ["password"] = Password,
+            ["confirm"] = Password,
         }), Ct);
         Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
         await using var scope = web.Services.CreateAsyncScope();

@@ -16,7 +16,8 @@ public sealed class RunStoreTests
         var clock = new ManualClock(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero));
         await using var hub = await HubDataHarness.StartAsync(clock);
         var run = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "a red star", "blurry",
-            """{"seed": 42, "steps": 20, "guidance": 7.5, "scheduler": "euler"}""") { OwnerId = Owner.LocalId }, Ct);
+            """{"seed": 42, "steps": 20, "guidance": 7.5, "scheduler": "euler"}""")
+        { OwnerId = Owner.LocalId }, Ct);
         Assert.Equal(RunStatus.Queued, run.Status);
 
         clock.Advance(TimeSpan.FromSeconds(1));

@@ -19,7 +19,8 @@ public sealed class DialogTests(InferenceFixture inference) : IClassFixture<Infe
         var runs = ctx.Services.GetRequiredService<IRunStore>();
         var image = await ctx.PutGoldenAsync();
         var created = await runs.CreateAsync(new NewRun(RunKind.Imagine, "sd-shapes", "a red circle", "blurry",
-            """{"steps":20,"guidance_scale":7.5,"scheduler":"euler_a","seed":1234,"size":"64x64","n":1}""") { OwnerId = Owner.LocalId }, Xunit.TestContext.Current.CancellationToken);
+            """{"steps":20,"guidance_scale":7.5,"scheduler":"euler_a","seed":1234,"size":"64x64","n":1}""")
+        { OwnerId = Owner.LocalId }, Xunit.TestContext.Current.CancellationToken);
         await runs.MarkRunningAsync(created.Id, Xunit.TestContext.Current.CancellationToken);
         await runs.MarkSucceededAsync(created.Id, new RunOutputs(OutputImages: [image.Sha256], TimingsJson: """{"total_ms":538.2}"""), Xunit.TestContext.Current.CancellationToken);
         var run = (await runs.GetAsync(created.Id, OwnerScope.Local, Xunit.TestContext.Current.CancellationToken))!;

@@ -21,7 +21,8 @@ public sealed class ImagineRerunTests(InferenceFixture inference) : IClassFixtur
         await using var ctx = await WebTestContext.StartAsync(inference.Factory.CreateClient());
         var runs = ctx.Services.GetRequiredService<IRunStore>();
         var earlier = await runs.CreateAsync(new NewRun(RunKind.Imagine, "sd-shapes", "a blue square", null,
-            """{"steps":8,"guidance_scale":7.5,"scheduler":"euler_a","seed":7,"size":"64x64","n":3}""") { OwnerId = Owner.LocalId }, Ct);
+            """{"steps":8,"guidance_scale":7.5,"scheduler":"euler_a","seed":7,"size":"64x64","n":3}""")
+        { OwnerId = Owner.LocalId }, Ct);
         ctx.Services.GetRequiredService<NavigationManager>().NavigateTo($"imagine?run={earlier.Id}");
         var page = ctx.Render<Imagine>();
         page.WaitForAssertion(() => Assert.Contains("a blue square", page.Markup)); // the earlier run's parameters are loaded

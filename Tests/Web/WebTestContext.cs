@@ -9,8 +9,8 @@ using MultimodalHub.Data;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Tests.Support;
-using MultimodalHub.Web.Client;
 using MultimodalHub.Web.Accounts;
+using MultimodalHub.Web.Client;
 using MultimodalHub.Web.Hosting;
 using MultimodalHub.Web.Services;
 
