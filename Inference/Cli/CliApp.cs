@@ -49,6 +49,11 @@ public static class CliApp
             stderr.WriteLine($"error: {e.Field}: {e.Message}");
             return 2;
         }
+        catch (Hub.PullException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return 1;
+        }
         catch (ModelLoadException e)
         {
             stderr.WriteLine($"error: {e.Message}");

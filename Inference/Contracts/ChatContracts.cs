@@ -48,7 +48,19 @@ public sealed record ChatCompletionRequest : GenerationRequest
     public int? SelfConsistencySamples { get; init; }
     /// <summary>Ignored OpenAI field kept so that clients sending it are accepted.</summary>
     public string? User { get; init; }
+    /// <summary>Return each answer token's log-probability (choices[].logprobs.content).</summary>
+    public bool? Logprobs { get; init; }
+    /// <summary>0 to 20 most likely alternatives per token position; needs logprobs true.</summary>
+    public int? TopLogprobs { get; init; }
+    /// <summary>{"type":"text"}, {"type":"json_object"} or {"type":"json_schema","json_schema":{"name":...,"schema":{...},"strict":true}}.</summary>
+    public ResponseFormat? ResponseFormat { get; init; }
 }
+
+/// <summary>OpenAI's response_format: the answer as free text, any JSON object, or JSON that fits a schema (enforced while decoding).</summary>
+public sealed record ResponseFormat(string? Type, JsonSchemaFormat? JsonSchema = null);
+
+/// <summary>response_format.json_schema: a name, the schema, and OpenAI's strict flag (accepted; the schema is always enforced).</summary>
+public sealed record JsonSchemaFormat(string? Name, JsonElement? Schema, bool? Strict = null, string? Description = null);
 
 public sealed record StreamOptions(bool? IncludeUsage);
 
@@ -71,8 +83,19 @@ public sealed record ChatCompletionResponse(
     string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoice> Choices, CompletionUsage Usage,
     GenerationTimings Timings, string? SystemFingerprint = null, ContextNote? Context = null);
 
-/// <summary>One answer. Votes is set for the self-consistency preset (answer → count of the k samples).</summary>
-public sealed record ChatChoice(int Index, AssistantMessage Message, string FinishReason, IReadOnlyDictionary<string, int>? Votes = null);
+/// <summary>One answer. Votes is set for the self-consistency preset (answer → count of the k samples); logprobs when asked for (else null, as OpenAI).</summary>
+public sealed record ChatChoice(int Index, AssistantMessage Message, string FinishReason, IReadOnlyDictionary<string, int>? Votes = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] ChatLogprobs? Logprobs = null);
+
+/// <summary>choices[].logprobs of a chat completion (and of a chunk): one entry per answer token.</summary>
+public sealed record ChatLogprobs(IReadOnlyList<ChatTokenLogprob> Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] IReadOnlyList<ChatTokenLogprob>? Refusal = null);
+
+/// <summary>A token as text (invalid UTF-8 of a partial character shown as U+FFFD), its log-probability, its UTF-8 bytes, and the most likely alternatives.</summary>
+public sealed record ChatTokenLogprob(string Token, double Logprob,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] IReadOnlyList<int>? Bytes, IReadOnlyList<ChatTopLogprob> TopLogprobs);
+
+public sealed record ChatTopLogprob(string Token, double Logprob, [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] IReadOnlyList<int>? Bytes);
 
 public sealed record AssistantMessage(string Role, string Content);
 
@@ -93,7 +116,8 @@ public sealed record ChatCompletionChunk(
 
 public sealed record ChunkChoice(
     int Index, ChunkDelta Delta,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? FinishReason);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? FinishReason,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] ChatLogprobs? Logprobs = null);
 
 public sealed record ChunkDelta(string? Role = null, string? Content = null);
 
@@ -101,8 +125,15 @@ public sealed record ChunkDelta(string? Role = null, string? Content = null);
 public sealed record CompletionRequest : GenerationRequest
 {
     public string? Prompt { get; init; }
+    /// <summary>Put the prompt before the completion; with logprobs, the prompt's tokens are scored too (the first has none). With echo, max_tokens may be 0: score only.</summary>
     public bool? Echo { get; init; }
+    /// <summary>Return each token's log-probability and this many (0 to 5) most likely alternatives.</summary>
+    public int? Logprobs { get; init; }
 }
+
+/// <summary>choices[].logprobs of /v1/completions (the legacy shape): parallel lists over the tokens, offsets in characters of the returned text.</summary>
+public sealed record CompletionLogprobs(IReadOnlyList<string> Tokens, IReadOnlyList<double?> TokenLogprobs,
+    IReadOnlyList<IReadOnlyDictionary<string, double>?> TopLogprobs, IReadOnlyList<int> TextOffset);
 
 /// <summary>Non-streaming (object "text_completion") and streaming responses of /v1/completions.</summary>
 public sealed record TextCompletionResponse(
@@ -112,7 +143,7 @@ public sealed record TextCompletionResponse(
 public sealed record TextChoice(
     int Index, string Text,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? FinishReason,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] object? Logprobs = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] CompletionLogprobs? Logprobs = null);
 
 /// <summary>`stop`: a string or an array of strings (OpenAI accepts both).</summary>
 public sealed class StopSequencesConverter : JsonConverter<IReadOnlyList<string>>

@@ -5,6 +5,7 @@ using MultimodalHub.Inference.Engines.Clip;
 using MultimodalHub.Inference.Engines.Diffusion;
 using MultimodalHub.Inference.Engines.Embedding;
 using MultimodalHub.Inference.Engines.Vlm;
+using MultimodalHub.Inference.Hub;
 using MultimodalHub.Inference.Runtime;
 using Prometheus;
 
@@ -29,6 +30,7 @@ public static class InferenceHost
         services.AddDiffusionEngine();
         services.AddChatEngine();
         services.AddEmbeddingEngine();
+        services.AddModelHub();
         services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Cli.BenchCommand>();
         return services;
     }

@@ -124,11 +124,15 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
 
     private void Release(Entry entry)
     {
+        bool dispose;
         lock (entry)
         {
             entry.Leases--;
             entry.LastUsed = _clock.GetUtcNow();
+            // Forgotten (Forget) while this lease was out: the last lease disposes it.
+            dispose = entry.Disposed && entry.Leases == 0;
         }
+        if (dispose) entry.Loading.Result.Value.Dispose();
     }
 
     /// <summary>Dispose the models idle for longer than the configured time (pinned ones stay); returns how many.</summary>
@@ -182,6 +186,29 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         entry.Loading.Result.Value.Dispose();
         metrics.ModelUnloaded(id);
         return UnloadResult.Unloaded;
+    }
+
+    /// <summary>
+    /// Forget a model (it is being deleted): later requests load it afresh; a loaded instance is disposed once no request
+    /// holds it (at once when none does, else by the idle unloader). Returns whether it was loaded.
+    /// </summary>
+    public bool Forget(string modelId)
+    {
+        _failures.TryRemove(modelId, out _);
+        if (!_entries.TryRemove(modelId, out var entry)) return false;
+        bool dispose;
+        lock (entry)
+        {
+            entry.Disposed = true;
+            dispose = entry.Leases == 0 && entry.Loaded;
+        }
+        if (dispose)
+        {
+            entry.Loading.Result.Value.Dispose();
+            metrics.ModelUnloaded(modelId);
+        }
+        log.LogInformation("Unloaded model {ModelId} (removed)", modelId);
+        return true;
     }
 
     public void Dispose()

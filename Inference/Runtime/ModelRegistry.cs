@@ -68,15 +68,23 @@ public static class ModelLayouts
     };
 
     /// <summary>Recognise a folder's kind from the files it has (its marker files), before checking that all of them are present.</summary>
-    public static ModelKind Recognise(string dir)
+    public static ModelKind Recognise(string dir) => Recognise(f => File.Exists(Path.Combine(dir, f)), () => ConfigModelType(dir));
+
+    /// <summary>
+    /// Recognise a kind from a list of relative file paths (a hub repository's, before downloading);
+    /// <paramref name="modelType"/> reads config.json's model_type only when the files alone do not tell.
+    /// </summary>
+    public static ModelKind Recognise(IReadOnlySet<string> files, Func<string?> modelType) => Recognise(files.Contains, modelType);
+
+    private static ModelKind Recognise(Func<string, bool> has, Func<string?> readModelType)
     {
-        bool Has(string f) => File.Exists(Path.Combine(dir, f));
+        bool Has(string f) => has(f);
         bool HasGraph(string g) => OnnxVariants.All.Any(v => Has(OnnxVariants.FileOf(g, v)));
         if (Has("model_index.json")) return ModelKind.Diffusion;
         if (HasGraph("onnx/vision_encoder") || HasGraph("onnx/embed_tokens")) return ModelKind.Vlm;
         if (HasGraph("onnx/text_model") || HasGraph("onnx/vision_model")) return ModelKind.Clip;
         if (!HasGraph("onnx/model")) return ModelKind.Unknown;
-        var modelType = ConfigModelType(dir);
+        var modelType = readModelType();
         if (modelType == "clip") return ModelKind.Clip;
         // A sentence encoder says so by its sentence-transformers files, its encoder model type, or a BERT vocab.txt without
         // tokenizer.json; a decoder LLM (qwen2, llama, ...) has none of these.
@@ -107,12 +115,24 @@ public static class ModelLayouts
         try
         {
             var path = Path.Combine(dir, "config.json");
-            if (!File.Exists(path)) return null;
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            return File.Exists(path) ? ModelType(File.ReadAllBytes(path)) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The model_type of a config.json's bytes, or null (not JSON, no such key).</summary>
+    public static string? ModelType(byte[] configJson)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(configJson);
             return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("model_type", out var t)
                 && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
         }
-        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        catch (JsonException)
         {
             return null;
         }

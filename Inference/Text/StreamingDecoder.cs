@@ -35,3 +35,17 @@ public sealed class StreamingDecoder(ITextTokenizer tokenizer, bool skipSpecialT
         return new string(chars, 0, n);
     }
 }
+
+/// <summary>Per-token bytes of a tokenizer from <see cref="TokenizerLoader"/>.</summary>
+public static class TokenBytesExtensions
+{
+    /// <summary>The UTF-8 bytes token <paramref name="id"/> stands for (a special token's own text when not skipped; nothing for unknown ids).</summary>
+    public static byte[] TokenBytes(this ITextTokenizer tokenizer, int id, bool skipSpecialTokens = false)
+    {
+        var source = tokenizer as ITokenBytes
+            ?? throw new ArgumentException($"TokenBytes needs a tokenizer from TokenizerLoader, not {tokenizer?.GetType().Name ?? "null"}.", nameof(tokenizer));
+        var bytes = new List<byte>();
+        source.AppendTokenBytes(id, skipSpecialTokens, bytes);
+        return [.. bytes];
+    }
+}

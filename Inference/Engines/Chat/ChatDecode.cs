@@ -6,9 +6,10 @@ namespace MultimodalHub.Inference.Engines.Chat;
 
 /// <summary>
 /// Turns one sequence's ids into text as they arrive: complete UTF-8 characters only (StreamingDecoder), text held
-/// back while it may be the start of a stop sequence, and a stop signal when a stop sequence appears.
+/// back while it may be the start of a stop sequence, and a stop signal when a stop sequence appears. With a logprob
+/// recorder, each delta carries the entries of the tokens recorded since the previous delta.
 /// </summary>
-public sealed class ChatDecode(ITextTokenizer tokenizer, IReadOnlyList<string> stops)
+public sealed class ChatDecode(ITextTokenizer tokenizer, IReadOnlyList<string> stops, LogprobRecorder? logprobs = null)
 {
     private readonly StreamingDecoder _decoder = new(tokenizer, skipSpecialTokens: true);
     private readonly StopSequenceMatcher _stops = new(stops);
@@ -30,7 +31,7 @@ public sealed class ChatDecode(ITextTokenizer tokenizer, IReadOnlyList<string> s
     public bool Push(int row, int id, Action<TextDelta> onDelta)
     {
         var text = Push(id);
-        if (text.Length > 0) onDelta(new TextDelta(row, text));
+        if (text.Length > 0) onDelta(new TextDelta(row, text, logprobs?.TakePending()));
         return Stopped;
     }
 
@@ -38,7 +39,8 @@ public sealed class ChatDecode(ITextTokenizer tokenizer, IReadOnlyList<string> s
     public void Flush(int row, Action<TextDelta> onDelta)
     {
         var rest = Flush();
-        if (rest.Length > 0) onDelta(new TextDelta(row, rest));
+        var pending = logprobs?.TakePending();
+        if (rest.Length > 0 || pending is { Count: > 0 }) onDelta(new TextDelta(row, rest, pending));
     }
 
     /// <summary>At the end: the rest (held-back text, an unfinished character).</summary>

@@ -78,27 +78,44 @@ public static class ChatEndpoints
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
+        var output = ChatOutput(request);
         var named = string.IsNullOrWhiteSpace(request.Model) ? null : registry.Find(request.Model) ?? throw new ModelNotFoundException("model", $"Unknown model '{request.Model}'. GET /v1/models lists the installed ones.");
         if (images.Count > 0 || named?.Kind == ModelKind.Vlm)
         {
             if (n != 1) throw new InvalidRequestException("n", "n must be 1 for image conversations.");
+            if (output is not null) throw new InvalidRequestException("logprobs", "logprobs are not available for image conversations.");
             var vlmModel = named?.Kind == ModelKind.Vlm ? named.Id : null; // a chat model cannot see images: the default VLM answers
             using var prepared = await vlm.PrepareAsync(new VlmJob(vlmModel, messages, images, sampling), ct);
-            return await Respond(http, stream, id, created, prepared.Model.Id, null, request.StreamOptions,
+            return await Respond(http, stream, id, created, prepared.Model.Id, null, request.StreamOptions, null,
                 () => vlm.EnterAsync(prepared, ct), async (slot, onDelta) => (await vlm.RunAsync(prepared, onDelta, ct, slot)).Summary, ct);
         }
-        using var job = await chat.PrepareAsync(new ChatJob(request.Model, messages, null, sampling, n, request.Preset ?? ChatPreset.None, request.SelfConsistencySamples), ct);
+        using var job = await chat.PrepareAsync(new ChatJob(request.Model, messages, null, sampling, n, request.Preset ?? ChatPreset.None, request.SelfConsistencySamples, output), ct);
+        var tokenizer = job.Model.Tokenizer;
         return await Respond(http, stream, id, created, job.Model.Id, job.Prompt.Context, request.StreamOptions,
+            output is null ? null : entries => ChatLogprobShapes.Chat(tokenizer, entries),
             () => chat.EnterAsync(job, ct), (slot, onDelta) => chat.RunAsync(job, onDelta, ct, slot), ct);
     }
 
+    /// <summary>logprobs / top_logprobs of a chat request (OpenAI's limits: top_logprobs 0 to 20, only with logprobs true); null when not asked for.</summary>
+    private static ChatOutputRequest? ChatOutput(ChatCompletionRequest request)
+    {
+        if (request.TopLogprobs is { } top)
+        {
+            if (top is < 0 or > 20) throw new InvalidRequestException("top_logprobs", "top_logprobs must be between 0 and 20.");
+            if (request.Logprobs != true) throw new InvalidRequestException("top_logprobs", "top_logprobs needs logprobs set to true.");
+        }
+        return request.Logprobs == true ? new ChatOutputRequest(request.TopLogprobs ?? 0) : null;
+    }
+
     private static async Task<IResult> Respond(HttpContext http, bool stream, string id, long created, string model, ContextNote? context, StreamOptions? streamOptions,
+        Func<IReadOnlyList<TokenLogprob>, ChatLogprobs>? logprobs,
         Func<Task<IDisposable>> enter, Func<IDisposable?, Func<TextDelta, CancellationToken, ValueTask>?, Task<GenerationSummary>> run, CancellationToken ct)
     {
+        ChatLogprobs? Logprobs(IReadOnlyList<TokenLogprob>? entries) => logprobs is null ? null : logprobs(entries ?? []);
         if (!stream)
         {
             var summary = await run(null, null);
-            var choices = summary.Choices.Select(c => new ChatChoice(c.Index, new AssistantMessage("assistant", c.Text), c.FinishReason, c.Votes)).ToList();
+            var choices = summary.Choices.Select(c => new ChatChoice(c.Index, new AssistantMessage("assistant", c.Text), c.FinishReason, c.Votes, Logprobs(c.Logprobs))).ToList();
             return TypedResults.Ok(new ChatCompletionResponse(id, "chat.completion", created, model, choices, summary.Usage, summary.ApiTimings, null, context));
         }
         // The queue is entered before the response starts, so a full queue is a 429 for streaming requests too.
@@ -110,7 +127,7 @@ public static class ChatEndpoints
             {
                 if (started.Add(d.Index))
                     await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(d.Index, new ChunkDelta(Role: "assistant", Content: ""), null)]), t);
-                await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(d.Index, new ChunkDelta(Content: d.Text), null)]), t);
+                await sse.WriteAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(d.Index, new ChunkDelta(Content: d.Text), null, Logprobs(d.Logprobs))]), t);
             }
             var summary = await run(slot, Delta);
             foreach (var c in summary.Choices)
@@ -130,26 +147,52 @@ public static class ChatEndpoints
         var ct = http.RequestAborted;
         if (request is null) throw new InvalidRequestException("body", "A JSON body is required.");
         if (string.IsNullOrEmpty(request.Prompt)) throw new InvalidRequestException("prompt", "prompt must not be empty.");
+        if (request.Logprobs is < 0 or > 5) throw new InvalidRequestException("logprobs", "logprobs must be between 0 and 5.");
         var n = request.N ?? 1;
-        using var job = await chat.PrepareAsync(new ChatJob(request.Model, null, request.Prompt, ChatSample.From(request), n), ct);
+        var echoing = request.Echo == true;
+        var stream = request.Stream == true;
+        // echo with max_tokens 0 scores the prompt without generating (OpenAI's way to get a text's logprobs).
+        var scoreOnly = echoing && request.MaxTokens == 0;
+        var sampling = ChatSample.From(request);
+        if (scoreOnly) sampling = sampling with { MaxNewTokens = 1 };
+        var top = request.Logprobs;
+        // A stream scores the prompt itself before the first chunk; a plain answer lets the engine do it in the same queue slot.
+        var output = top is null && !scoreOnly ? null : new ChatOutputRequest(top, top is not null && echoing && !stream, scoreOnly);
+        using var job = await chat.PrepareAsync(new ChatJob(request.Model, null, request.Prompt, sampling, n, Output: output), ct);
         var id = "cmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var model = job.Model.Id;
-        var echo = request.Echo == true ? request.Prompt : "";
-        if (request.Stream != true)
+        var tokenizer = job.Model.Tokenizer;
+        var echo = echoing ? request.Prompt : "";
+        var writers = Enumerable.Range(0, n).Select(_ => new CompletionLogprobWriter(tokenizer, 0)).ToArray();
+        if (!stream)
         {
             var summary = await chat.RunAsync(job, null, ct);
             return TypedResults.Ok(new TextCompletionResponse(id, "text_completion", created, model,
-                summary.Choices.Select(c => new TextChoice(c.Index, echo + c.Text, c.FinishReason)).ToList(), summary.Usage, summary.ApiTimings));
+                summary.Choices.Select(c => new TextChoice(c.Index, echo + c.Text, c.FinishReason, top is null ? null : Join(
+                    echoing ? writers[c.Index].Prompt(job.Prompt.Ids, summary.PromptLogprobs ?? []) : null,
+                    writers[c.Index].Generated(c.Logprobs ?? [])))).ToList(), summary.Usage, summary.ApiTimings));
         }
         using var slot = await chat.EnterAsync(job, ct);
         return await SseResponse.RunAsync(http, model, "chat", async (sse, token) =>
         {
-            var result = await chat.RunAsync(job, (d, t) => sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [new TextChoice(d.Index, d.Text, null)], null), t), token, slot);
+            if (echoing)
+            {
+                var scored = top is null ? null : await Task.Run(() => ChatScore.Prompt(job.Model, job.Prompt.Ids, top.Value, token), token);
+                for (var i = 0; i < n; i++)
+                    await sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model,
+                        [new TextChoice(i, echo, null, scored is null ? null : writers[i].Prompt(job.Prompt.Ids, scored))], null), token);
+            }
+            var result = await chat.RunAsync(job, (d, t) => sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model,
+                [new TextChoice(d.Index, d.Text, null, top is null ? null : writers[d.Index].Generated(d.Logprobs ?? []))], null), t), token, slot);
             foreach (var c in result.Choices)
                 await sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [new TextChoice(c.Index, "", c.FinishReason)], null), token);
             if (request.StreamOptions?.IncludeUsage == true)
                 await sse.WriteAsync(new TextCompletionResponse(id, "text_completion", created, model, [], result.Usage, result.ApiTimings), token);
         });
     }
+
+    /// <summary>The prompt's entries (echo) followed by the completion's.</summary>
+    private static CompletionLogprobs Join(CompletionLogprobs? first, CompletionLogprobs second) => first is null ? second : new(
+        [.. first.Tokens, .. second.Tokens], [.. first.TokenLogprobs, .. second.TokenLogprobs], [.. first.TopLogprobs, .. second.TopLogprobs], [.. first.TextOffset, .. second.TextOffset]);
 }

@@ -8,15 +8,24 @@ namespace MultimodalHub.Inference.Engines.Chat;
 
 /// <summary>A validated chat job: the conversation (or a raw prompt), sampler fields, choices and preset.</summary>
 public sealed record ChatJob(string? Model, IReadOnlyList<ChatMessage>? Messages, string? RawPrompt, SamplingRequest Sampling,
-    int N = 1, ChatPreset Preset = ChatPreset.None, int? SelfConsistencySamples = null);
+    int N = 1, ChatPreset Preset = ChatPreset.None, int? SelfConsistencySamples = null, ChatOutputRequest? Output = null);
+
+/// <summary>
+/// What a job asks beyond the answer's text: each token's log-probability with this many alternatives, the prompt's
+/// log-probabilities too (/v1/completions' echo), scoring the prompt only (echo with max_tokens 0).
+/// </summary>
+public sealed record ChatOutputRequest(int? TopLogprobs = null, bool PromptLogprobs = false, bool ScoreOnly = false);
 
 /// <summary>A job ready to run: the model is loaded, the prompt tokenized and checked against the context window.</summary>
-public sealed class PreparedChat(ModelLease<ChatModel> lease, ChatPrompt prompt, SamplingOptions options, ChatJob job) : IDisposable
+public sealed class PreparedChat(ModelLease<ChatModel> lease, ChatPrompt prompt, SamplingOptions options, ChatJob job, ChatRunOptions? run = null) : IDisposable
 {
     public ChatModel Model => lease.Value;
     public ChatPrompt Prompt { get; } = prompt;
     public SamplingOptions Options { get; } = options;
     public ChatJob Job { get; } = job;
+
+    /// <summary>What the run adds to plain sampling (logprobs, a response_format constraint).</summary>
+    public ChatRunOptions Run { get; } = run ?? new ChatRunOptions();
 
     public void Dispose() => lease.Dispose();
 }
@@ -47,7 +56,7 @@ public sealed class ChatEngine(ModelRegistry registry, LoadedModels models, OrtS
                 ? ChatTokenize.Raw(model, job.RawPrompt, sampling.MaxNewTokens, window)
                 : ChatTokenize.Build(model, ChatTokenize.ApplyPreset(job.Messages ?? [], job.Preset, _options), sampling.MaxNewTokens, window, job.Sampling.MaxTokensField, ct);
             if (prompt.Context is { } note) log.LogInformation("Chat prompt trimmed: {Dropped} message(s) dropped to fit {Window} tokens", note.DroppedMessages, window);
-            return new PreparedChat(lease, prompt, sampling, job);
+            return new PreparedChat(lease, prompt, sampling, job, new ChatRunOptions(job.Output?.TopLogprobs));
         }
         catch
         {
@@ -69,14 +78,17 @@ public sealed class ChatEngine(ModelRegistry registry, LoadedModels models, OrtS
         var model = chat.Model;
         return GenerationRun.RunAsync(queues, metrics, log, model.Id, "chat", slot, (emit, token) =>
         {
+            var output = chat.Job.Output;
+            var promptLogprobs = output is { PromptLogprobs: true } ? ChatScore.Prompt(model, chat.Prompt.Ids, output.TopLogprobs ?? 0, token) : null;
+            if (output is { ScoreOnly: true }) return ChatRun.ScoreOnly(model, chat, promptLogprobs ?? []);
             if (chat.Job.Preset == ChatPreset.SelfConsistency)
             {
-                var (choice, t) = ChatRun.Vote(model, chat.Prompt.Ids, chat.Options, chat.Job.SelfConsistencySamples ?? _options.SelfConsistencySamples, token);
-                emit(new TextDelta(0, choice.Text));
-                return new GenerationSummary(model.Id, [choice], t, 0, chat.Prompt.Context);
+                var (choice, t) = ChatRun.Vote(model, chat.Prompt.Ids, chat.Options, chat.Job.SelfConsistencySamples ?? _options.SelfConsistencySamples, token, chat.Run);
+                emit(new TextDelta(0, choice.Text, choice.Logprobs));
+                return new GenerationSummary(model.Id, [choice], t, 0, chat.Prompt.Context, promptLogprobs);
             }
-            var (choices, timings) = ChatRun.Run(model, chat.Prompt.Ids, chat.Options, chat.Job.N, emit, token);
-            return new GenerationSummary(model.Id, choices, timings, 0, chat.Prompt.Context);
+            var (choices, timings) = ChatRun.Run(model, chat.Prompt.Ids, chat.Options, chat.Job.N, emit, token, chat.Run);
+            return new GenerationSummary(model.Id, choices, timings, 0, chat.Prompt.Context, promptLogprobs);
         }, onDelta, ct);
     }
 

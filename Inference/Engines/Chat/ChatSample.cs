@@ -24,7 +24,14 @@ public static class ChatSample
     public static SamplingOptions Resolve(GenerationDefaults defaults, SamplingRequest request, int defaultMax, int contextWindow) =>
         SamplingOptions.Resolve(defaults, request, Math.Min(defaultMax, contextWindow / 2), contextWindow);
 
-    /// <summary>One sampler per choice; choice i uses seed + i so that n choices differ yet stay reproducible.</summary>
-    public static TokenSampler[] Samplers(SamplingOptions options, int count, int vocabSize) =>
-        Enumerable.Range(0, count).Select(i => new TokenSampler(options with { Seed = options.Seed + i }, vocabSize)).ToArray();
+    /// <summary>
+    /// One sampler per choice; choice i uses seed + i so that n choices differ yet stay reproducible. With run options,
+    /// each gets its own logprob recorder and constraint.
+    /// </summary>
+    public static TokenSampler[] Samplers(SamplingOptions options, int count, int vocabSize, IReadOnlySet<int>? endIds = null, ChatRunOptions? run = null) =>
+        Enumerable.Range(0, count).Select(i => new TokenSampler(options with { Seed = options.Seed + i }, vocabSize)
+        {
+            Logprobs = run?.TopLogprobs is { } top ? new LogprobRecorder(vocabSize, top, endIds ?? new HashSet<int>()) : null,
+            Constraint = run?.NewConstraint?.Invoke(),
+        }).ToArray();
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using MultimodalHub.Inference.Engines.Diffusion.Schedulers;
 using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Inference.Text;
@@ -28,6 +29,7 @@ public sealed class DiffusionModel : IDisposable
         VaeScaleFactor = vae?.TryGetProperty("block_out_channels", out var boc) == true && boc.ValueKind == JsonValueKind.Array
             ? 1 << (boc.GetArrayLength() - 1) : 8;
         MaxTokens = (int)(Number(tok, "model_max_length") is { } m && m is > 0 and < 100_000 ? m : 77);
+        (DefaultSteps, DefaultGuidance) = GenerationDefaults(descriptor.Id, ModelFiles.ReadJson(Path.Combine(dir, "model_index.json")));
 
         // Everything after the first session is created is covered: a metadata read that throws must not leak the sessions.
         var sessions = new List<InferenceSession>();
@@ -51,6 +53,8 @@ public sealed class DiffusionModel : IDisposable
             DefaultWidth = DefaultHeight = sampleSize * VaeScaleFactor;
             TextOutput = TextEncoder.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : TextEncoder.OutputNames[0];
             TextInput = TextEncoder.InputMetadata.ContainsKey("input_ids") ? "input_ids" : TextEncoder.InputNames[0];
+            var textDims = TextEncoder.InputMetadata[TextInput].Dimensions;
+            TextEncoderFixedBatch = textDims.Length > 0 && textDims[0] > 0 ? textDims[0] : null;
             DefaultScheduler = SchedulerCatalog.DefaultFor(Scheduler);
         }
         catch
@@ -76,6 +80,21 @@ public sealed class DiffusionModel : IDisposable
     public int DefaultHeight { get; }
     public int MaxTokens { get; }
 
+    /// <summary>
+    /// Steps and guidance this model is meant to run with when a request does not say (null: the service's defaults).
+    /// model_index.json's "_hub_defaults" {"num_inference_steps", "guidance_scale"} when present; else a model whose id
+    /// or "_name_or_path" names it a turbo model (SD-Turbo, SDXL-Turbo: adversarially distilled) runs one step without
+    /// guidance, as its model card says.
+    /// </summary>
+    public int? DefaultSteps { get; }
+    public double? DefaultGuidance { get; }
+
+    /// <summary>The text encoder's batch when its export fixes it (then prompts are encoded one by one), else null.</summary>
+    public int? TextEncoderFixedBatch { get; }
+
+    /// <summary>"fp16" when the UNet takes float16 latents (diffusers' fp16 export), else "fp32".</summary>
+    public string Precision => UnetNames.SampleType == TensorElementType.Float16 ? "fp16" : "fp32";
+
     /// <summary>Width and height must be multiples of this: VAE factor x 2^(UNet down blocks - 1) (16 here, 64 for SD 1.5).</summary>
     public int SizeMultiple { get; }
     public string TextInput { get; }
@@ -93,19 +112,61 @@ public sealed class DiffusionModel : IDisposable
         VaeEncoder?.Dispose();
     }
 
+    private static (int? Steps, double? Guidance) GenerationDefaults(string id, JsonElement? index)
+    {
+        if (index is { ValueKind: JsonValueKind.Object } i && i.TryGetProperty("_hub_defaults", out var d) && d.ValueKind == JsonValueKind.Object)
+        {
+            var steps = Number(d, "num_inference_steps");
+            return (steps is >= 1 and <= 10_000 ? (int)steps : null, Number(d, "guidance_scale") is { } g && g >= 0 ? g : null);
+        }
+        var name = index is { ValueKind: JsonValueKind.Object } ix && ix.TryGetProperty("_name_or_path", out var n) && n.ValueKind == JsonValueKind.String
+            ? n.GetString() : null;
+        return id.Contains("turbo", StringComparison.OrdinalIgnoreCase) || name?.Contains("turbo", StringComparison.OrdinalIgnoreCase) == true
+            ? (1, 0.0) : (null, null);
+    }
+
     private static double? Number(JsonElement? e, string name) =>
-        e is { } el && el.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+        e is { ValueKind: JsonValueKind.Object } el && el.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
 }
 
-/// <summary>The UNet's input names (diffusers' export: sample, timestep, encoder_hidden_states) and the timestep dtype.</summary>
-public sealed record UnetInputs(string Sample, string Timestep, string EncoderHiddenStates, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType TimestepType, string Output)
+/// <summary>
+/// The UNet's inputs as the session declares them (diffusers' export: sample, timestep, encoder_hidden_states): the
+/// names, the element types (float32, or float16 in fp16 exports; timestep float, int64 in Optimum's exports), the
+/// batch when the export fixes it, and the timestep's shape ([batch] in diffusers, [1] when fixed, [] when scalar).
+/// </summary>
+public sealed record UnetInputs(string Sample, string Timestep, string EncoderHiddenStates, TensorElementType TimestepType, string Output)
 {
+    public TensorElementType SampleType { get; init; } = TensorElementType.Float;
+    public TensorElementType HiddenType { get; init; } = TensorElementType.Float;
+    public TensorElementType OutputType { get; init; } = TensorElementType.Float;
+
+    /// <summary>The batch the export is fixed at (sample's first dimension), or null when it is dynamic.</summary>
+    public int? FixedBatch { get; init; }
+
+    /// <summary>0 for a scalar timestep, else 1.</summary>
+    public int TimestepRank { get; init; } = 1;
+
+    /// <summary>The timestep's fixed length ([1]), or null when it follows the batch.</summary>
+    public int? TimestepLength { get; init; }
+
     public static UnetInputs From(InferenceSession unet)
     {
         var names = unet.InputNames;
         string Find(string wanted, int fallback) => names.Contains(wanted) ? wanted : names[Math.Min(fallback, names.Count - 1)];
+        var sample = Find("sample", 0);
         var timestep = Find("timestep", 1);
-        return new UnetInputs(Find("sample", 0), timestep, Find("encoder_hidden_states", 2),
-            unet.InputMetadata[timestep].ElementDataType, unet.OutputNames[0]);
+        var hidden = Find("encoder_hidden_states", 2);
+        var sampleDims = unet.InputMetadata[sample].Dimensions;
+        var timestepDims = unet.InputMetadata[timestep].Dimensions;
+        var output = unet.OutputNames[0];
+        return new UnetInputs(sample, timestep, hidden, unet.InputMetadata[timestep].ElementDataType, output)
+        {
+            SampleType = unet.InputMetadata[sample].ElementDataType,
+            HiddenType = unet.InputMetadata[hidden].ElementDataType,
+            OutputType = unet.OutputMetadata[output].ElementDataType,
+            FixedBatch = sampleDims.Length > 0 && sampleDims[0] > 0 ? sampleDims[0] : null,
+            TimestepRank = timestepDims.Length == 0 ? 0 : 1,
+            TimestepLength = timestepDims.Length > 0 && timestepDims[0] > 0 ? timestepDims[0] : null,
+        };
     }
 }

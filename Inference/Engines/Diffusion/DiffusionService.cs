@@ -92,7 +92,8 @@ public sealed class DiffusionService(
         }
         var start = initLatents is null ? 0 : SdPipeline.StartIndex(plan.Steps, plan.Strength ?? 1);
         var runSteps = plan.Steps - start;
-        var request = new DenoiseRequest(plan.Scheduler, plan.Steps, plan.GuidanceScale, plan.Width, plan.Height, initLatents, plan.Strength ?? 1);
+        var request = new DenoiseRequest(plan.Scheduler, plan.Steps, plan.GuidanceScale, plan.Width, plan.Height, initLatents, plan.Strength ?? 1,
+            options.Value.UnetIoBinding);
         var images = new List<GeneratedImage>();
         var seeds = plan.Seeds.ToList();
         cb?.Started?.Invoke(plan.N, runSteps);

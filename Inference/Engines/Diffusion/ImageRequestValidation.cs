@@ -72,10 +72,10 @@ public static class ImageRequestValidation
         if (width % loaded.SizeMultiple != 0 || height % loaded.SizeMultiple != 0)
             throw new InvalidRequestException("size", $"Model '{model.Id}' needs width and height in multiples of {loaded.SizeMultiple} ({width}x{height} is not).");
         var scheduler = r.Scheduler is { } s ? SchedulerCatalog.Normalize(s)! : loaded.DefaultScheduler;
-        var steps = r.Steps ?? (scheduler == "lcm" ? SchedulerCatalog.Get("lcm").DefaultSteps : o.DefaultSteps);
+        var steps = r.Steps ?? loaded.DefaultSteps ?? (scheduler == "lcm" ? SchedulerCatalog.Get("lcm").DefaultSteps : o.DefaultSteps);
         if (scheduler == "lcm" && steps > loaded.Scheduler.OriginalInferenceSteps)
             throw new InvalidRequestException("steps", $"the lcm scheduler takes at most {loaded.Scheduler.OriginalInferenceSteps} steps.");
-        var guidance = r.GuidanceScale ?? o.DefaultGuidance;
+        var guidance = r.GuidanceScale ?? loaded.DefaultGuidance ?? o.DefaultGuidance;
         var seed = r.Seed ?? Random.Shared.NextInt64(0, 1L << 32);
         RgbImage? init = null;
         double? strength = null;

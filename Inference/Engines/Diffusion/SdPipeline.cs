@@ -7,7 +7,9 @@ namespace MultimodalHub.Inference.Engines.Diffusion;
 /// <summary>What one image's denoising loop needs besides the text embeddings and the noise.</summary>
 /// <param name="InitLatents">Img2img: the clean latents of the init image (VAE-encoded, scaled); null for text-to-image.</param>
 /// <param name="Strength">Img2img: the fraction of the schedule run (diffusers: init_timestep = min(int(steps * strength), steps)).</param>
-public sealed record DenoiseRequest(string Scheduler, int Steps, double GuidanceScale, int Width, int Height, float[]? InitLatents = null, double Strength = 1.0);
+/// <param name="IoBinding">Run the UNet through IO binding (<see cref="UnetRunner"/>; Diffusion:UnetIoBinding).</param>
+public sealed record DenoiseRequest(string Scheduler, int Steps, double GuidanceScale, int Width, int Height, float[]? InitLatents = null, double Strength = 1.0,
+    bool IoBinding = true);
 
 /// <summary>After each step: 1-based step of total, and a lazily made preview of the current estimate.</summary>
 public sealed record DenoiseStep(int Step, int TotalSteps, Func<RgbImage> Preview);
@@ -63,14 +65,15 @@ public static class SdPipeline
         }
 
         var total = request.Steps - start;
+        using var unet = new UnetRunner(model, text, c, h, w, request.IoBinding);
         for (var i = start; i < request.Steps; i++)
         {
             ct.ThrowIfCancellationRequested();
             var input = scheduler.ScaleModelInput(latents, i);
             var sw = Stopwatch.StartNew();
-            var raw = UnetDenoise.RunRaw(model, input, scheduler.Timesteps[i], text, c, h, w, ct);
+            var raw = unet.Run(input, scheduler.Timesteps[i], ct);
             timings.Unet += sw.Elapsed;
-            timings.UnetRuns++;
+            timings.UnetRuns += unet.RunsPerStep;
             var eps = text.Guided ? UnetDenoise.Guide(raw, count, request.GuidanceScale) : raw;
             var step = scheduler.Step(eps, i, latents, noise);
             latents = step.PrevSample;

@@ -12,8 +12,9 @@ public static class VaeDecode
         var scaled = new float[latents.Length];
         var inv = 1.0 / model.ScalingFactor;
         for (var i = 0; i < scaled.Length; i++) scaled[i] = (float)(latents[i] * inv);
-        using var input = Tensors.Float(scaled, 1, channels, height, width);
-        return SessionRun.Floats(model.VaeDecoder, [model.VaeDecoder.InputNames[0]], [input], [model.VaeDecoder.OutputNames[0]], ct)[0].Data;
+        var name = model.VaeDecoder.InputNames[0];
+        using var input = Tensors.FloatInput(model.VaeDecoder, name, scaled, 1, channels, height, width);
+        return SessionRun.Floats(model.VaeDecoder, [name], [input], [model.VaeDecoder.OutputNames[0]], ct)[0].Data;
     }
 
     /// <summary>CHW float in [-1, 1] to interleaved 8-bit RGB.</summary>

@@ -14,8 +14,9 @@ public static class VaeEncode
         for (var i = 0; i < plane; i++)
             for (var c = 0; c < 3; c++)
                 chw[c * plane + i] = image.Pixels[i * 3 + c] / 127.5f - 1f;
-        using var input = Tensors.Float(chw, 1, 3, image.Height, image.Width);
-        var latents = SessionRun.Floats(encoder, [encoder.InputNames[0]], [input], [encoder.OutputNames[0]], ct)[0].Data;
+        var name = encoder.InputNames[0];
+        using var input = Tensors.FloatInput(encoder, name, chw, 1, 3, image.Height, image.Width);
+        var latents = SessionRun.Floats(encoder, [name], [input], [encoder.OutputNames[0]], ct)[0].Data;
         for (var i = 0; i < latents.Length; i++) latents[i] = (float)(latents[i] * model.ScalingFactor);
         return latents;
     }

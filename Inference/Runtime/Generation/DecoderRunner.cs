@@ -38,10 +38,17 @@ public sealed record StepInput(int Batch, int Length, long[]? Ids, float[]? Embe
     }
 }
 
-/// <summary>The logits of the last position of each row [batch, width], and the grown cache.</summary>
-public sealed record StepOutput(float[] LastLogits, int Width, KvCache Cache) : IDisposable
+/// <summary>
+/// The logits of the last <see cref="Positions"/> positions of each row [batch, positions, width] (one unless the step
+/// asked for more: scoring a prompt, verifying speculated tokens), and the grown cache.
+/// </summary>
+public sealed record StepOutput(float[] LastLogits, int Width, KvCache Cache, int Positions = 1) : IDisposable
 {
-    public Span<float> Row(int b) => LastLogits.AsSpan(b * Width, Width);
+    /// <summary>Row b's logits at the last position.</summary>
+    public Span<float> Row(int b) => At(b, Positions - 1);
+
+    /// <summary>Row b's logits at position p of the returned ones (0 = the earliest).</summary>
+    public Span<float> At(int b, int p) => LastLogits.AsSpan(((b * Positions) + p) * Width, Width);
 
     public void Dispose() => Cache.Dispose();
 }
@@ -55,9 +62,11 @@ public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
     /// <summary>
     /// Feed <paramref name="input"/> after <paramref name="past"/> (which is not disposed). attentionMask covers
     /// past + input ([batch, past + length], 1 = real, 0 = left padding); positionIds are [batch, length].
+    /// <paramref name="logitsPositions"/>: how many of the last positions' logits to return (1 to input length).
     /// </summary>
-    public StepOutput Run(StepInput input, long[] attentionMask, long[] positionIds, KvCache past, CancellationToken ct)
+    public StepOutput Run(StepInput input, long[] attentionMask, long[] positionIds, KvCache past, CancellationToken ct, int logitsPositions = 1)
     {
+        if (logitsPositions < 1 || logitsPositions > input.Length) throw new ArgumentOutOfRangeException(nameof(logitsPositions));
         ct.ThrowIfCancellationRequested();
         var b = input.Batch;
         var total = past.Length + input.Length;
@@ -91,11 +100,11 @@ public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
             try
             {
                 ct.ThrowIfCancellationRequested();
-                var last = LastLogits(outputs[0], b, out var width);
+                var last = LastLogits(outputs[0], b, logitsPositions, out var width);
                 outputs[0].Dispose(); // the logits are copied; free them now (the presents stay with the cache)
                 var presents = new OrtValue[spec.PresentNames.Count];
                 for (var i = 0; i < presents.Length; i++) presents[i] = outputs[i + 1];
-                return new StepOutput(last, width, KvCache.Adopt(outputs, presents, b, total));
+                return new StepOutput(last, width, KvCache.Adopt(outputs, presents, b, total), logitsPositions);
             }
             catch
             {
@@ -113,14 +122,14 @@ public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
         }
     }
 
-    private static float[] LastLogits(OrtValue logits, int b, out int width)
+    private static float[] LastLogits(OrtValue logits, int b, int positions, out int width)
     {
         var shape = logits.GetTensorTypeAndShape().Shape;
         width = checked((int)shape[2]);
         var seq = checked((int)shape[1]);
         var all = logits.GetTensorDataAsSpan<float>();
-        var last = new float[b * width];
-        for (var r = 0; r < b; r++) all.Slice(((r * seq) + seq - 1) * width, width).CopyTo(last.AsSpan(r * width));
+        var last = new float[b * positions * width];
+        for (var r = 0; r < b; r++) all.Slice(((r * seq) + seq - positions) * width, positions * width).CopyTo(last.AsSpan(r * positions * width));
         return last;
     }
 

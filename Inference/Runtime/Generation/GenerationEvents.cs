@@ -3,14 +3,19 @@ using MultimodalHub.Contracts;
 
 namespace MultimodalHub.Inference.Runtime.Generation;
 
-/// <summary>New text of choice <see cref="Index"/>, as it is decoded.</summary>
-public sealed record TextDelta(int Index, string Text);
+/// <summary>New text of choice <see cref="Index"/>, as it is decoded; Logprobs: the entries of the tokens it came from (when asked for).</summary>
+public sealed record TextDelta(int Index, string Text, IReadOnlyList<TokenLogprob>? Logprobs = null);
 
-/// <summary>One finished answer. Votes: the self-consistency tally (answer → samples).</summary>
-public sealed record GeneratedChoice(int Index, string Text, string FinishReason, IReadOnlyList<int> Ids, IReadOnlyDictionary<string, int>? Votes = null);
+/// <summary>One finished answer. Votes: the self-consistency tally (answer → samples). Logprobs: one entry per generated token but the final eos (when asked for).</summary>
+public sealed record GeneratedChoice(int Index, string Text, string FinishReason, IReadOnlyList<int> Ids, IReadOnlyDictionary<string, int>? Votes = null,
+    IReadOnlyList<TokenLogprob>? Logprobs = null);
 
-/// <summary>What an engine returns for one request: the answers, timings, prompt tokens reused from a cache, trimming note.</summary>
-public sealed record GenerationSummary(string Model, IReadOnlyList<GeneratedChoice> Choices, LoopTimings Timings, int CachedTokens = 0, ContextNote? Context = null)
+/// <summary>
+/// What an engine returns for one request: the answers, timings, prompt tokens reused from a cache, trimming note, and
+/// (for /v1/completions' echo with logprobs) one entry per prompt token after the first.
+/// </summary>
+public sealed record GenerationSummary(string Model, IReadOnlyList<GeneratedChoice> Choices, LoopTimings Timings, int CachedTokens = 0, ContextNote? Context = null,
+    IReadOnlyList<TokenLogprob>? PromptLogprobs = null)
 {
     public CompletionUsage Usage => new(Timings.PromptTokens, Timings.GeneratedTokens, Timings.PromptTokens + Timings.GeneratedTokens);
 

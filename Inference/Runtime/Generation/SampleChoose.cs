@@ -19,6 +19,12 @@ public sealed class TokenSampler
 
     public SamplingOptions Options { get; }
 
+    /// <summary>Optional: which ids may come next (response_format's grammar); applied before every other processor, told each choice.</summary>
+    public ITokenConstraint? Constraint { get; init; }
+
+    /// <summary>Optional: records each chosen id's log-probability under the model's own distribution.</summary>
+    public LogprobRecorder? Logprobs { get; init; }
+
     public static IReadOnlyList<ILogitsProcessor> Chain(SamplingOptions o, int vocabSize)
     {
         var list = new List<ILogitsProcessor> { new VocabMask(vocabSize) };
@@ -36,8 +42,12 @@ public sealed class TokenSampler
     public int Next(ReadOnlySpan<float> logits, IReadOnlyList<int> context, IReadOnlyList<int> generated)
     {
         var row = logits.ToArray();
+        Constraint?.Mask(row);
         foreach (var p in _processors) p.Process(row, context, generated);
-        return Options.Greedy ? ArgMax(row) : Draw(row);
+        var id = Options.Greedy ? ArgMax(row) : Draw(row);
+        Constraint?.Accept(id);
+        Logprobs?.Record(logits, id);
+        return id;
     }
 
     /// <summary>The filtered distribution (for inspection and tests): probabilities after the whole chain.</summary>
