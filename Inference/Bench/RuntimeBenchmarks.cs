@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using RunStrategy = BenchmarkDotNet.Engines.RunStrategy;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -37,7 +36,7 @@ internal static class BenchHost
 /// loading each bundled model with and without the warm-up run, and the first chat request after a load with and
 /// without warm-up. `dotnet run -c Release --project Inference/Bench -- --filter '*RuntimeColdBenchmarks*'`
 /// </summary>
-[SimpleJob(RunStrategy.ColdStart, launchCount: 1, warmupCount: 0, iterationCount: 5)]
+[SimpleJob(BenchmarkDotNet.Engines.RunStrategy.ColdStart, launchCount: 1, warmupCount: 0, iterationCount: 5)]
 public class RuntimeColdBenchmarks
 {
     private IHost _host = null!;
