@@ -1,6 +1,6 @@
 using System.Text.Json;
-using MultimodalHub.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
+using MultimodalHub.Contracts;
 using Prometheus;
 
 namespace MultimodalHub.Inference.Gateway;
