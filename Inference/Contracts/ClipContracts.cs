@@ -16,7 +16,11 @@ public sealed record ClassifyRequest(
     int? TopK = null,
     string? Model = null);
 
-/// <summary>Ranked labels per image, the N images x M labels similarity matrix, and where the time went.</summary>
+/// <summary>
+/// Ranked labels per image, the N images x M labels similarity matrix, and where the time went. Scoring "softmax"
+/// (CLIP: probabilities over the labels, summing to 1) or "sigmoid" (SigLIP: sigmoid(logit_scale * cos + logit_bias)
+/// per label, independent of the others).
+/// </summary>
 public sealed record ClassifyResponse(
     string Model,
     IReadOnlyList<string> Labels,
@@ -25,9 +29,11 @@ public sealed record ClassifyResponse(
     IReadOnlyList<float[]> Similarity,
     IReadOnlyList<float[]> Probabilities,
     float LogitScale,
-    ClipTimings Timings);
+    ClipTimings Timings,
+    string Scoring = "softmax",
+    float LogitBias = 0);
 
-/// <summary>One image's labels, best first, top_k of them; Score is the softmax probability over all labels.</summary>
+/// <summary>One image's labels, best first, top_k of them; Score is the softmax probability over all labels (SigLIP: the label's own sigmoid).</summary>
 public sealed record ImageClassification(int Index, string? Filename, IReadOnlyList<LabelScore> Labels);
 
 public sealed record LabelScore(string Label, float Score, float Similarity);

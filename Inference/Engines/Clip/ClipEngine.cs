@@ -71,7 +71,7 @@ public sealed class ClipEngine(
 
             sw.Restart();
             var similarity = ClipScore.Similarity(imageEmbeds, labelEmbeds);
-            var probabilities = similarity.Select(row => ClipScore.Softmax(row, model.LogitScale)).ToArray();
+            var probabilities = similarity.Select(row => ClipScore.Scores(row, model.Scoring, model.LogitScale, model.LogitBias)).ToArray();
             var results = new ImageClassification[images.Length];
             for (var i = 0; i < images.Length; i++)
             {
@@ -84,7 +84,8 @@ public sealed class ClipEngine(
             log.LogInformation("Classified {Images} image(s) against {Labels} label(s) x {Templates} template(s) with {ModelId} in {ElapsedMs:0.0} ms",
                 images.Length, labels.Count, templates.Count, model.Id, total.Elapsed.TotalMilliseconds);
             return new ClassifyResponse(model.Id, labels, templates, results, similarity, probabilities, model.LogitScale,
-                new ClipTimings(Ms(decodeTime), Ms(preprocessTime), Ms(queueTime), Ms(imageTime), Ms(textTime), Ms(scoreTime), Ms(total.Elapsed), encoded, cached));
+                new ClipTimings(Ms(decodeTime), Ms(preprocessTime), Ms(queueTime), Ms(imageTime), Ms(textTime), Ms(scoreTime), Ms(total.Elapsed), encoded, cached),
+                model.Scoring == ClipScoring.Sigmoid ? "sigmoid" : "softmax", model.LogitBias);
         }
         catch (Exception) when (!ct.IsCancellationRequested)
         {

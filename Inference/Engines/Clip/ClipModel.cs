@@ -14,8 +14,10 @@ namespace MultimodalHub.Inference.Engines.Clip;
 public sealed class ClipModel : IDisposable
 {
     public ClipModel(string id, ClipTowers towers, ITextTokenizer tokenizer, ClipImageProcessor processor, float logitScale,
-        int maxTextLength, int textCacheEntries)
+        int maxTextLength, int textCacheEntries, ClipScoring scoring = ClipScoring.Softmax, float logitBias = 0)
     {
+        Scoring = scoring;
+        LogitBias = logitBias;
         Id = id;
         Towers = towers;
         Tokenizer = tokenizer;
@@ -33,6 +35,12 @@ public sealed class ClipModel : IDisposable
     /// <summary>exp of the trained logit_scale parameter (23.52 for clip-shapes, 100 for OpenAI CLIP).</summary>
     public float LogitScale { get; }
 
+    /// <summary>Softmax over the labels (CLIP) or a sigmoid per label (SigLIP: config.json model_type siglip/siglip2).</summary>
+    public ClipScoring Scoring { get; }
+
+    /// <summary>SigLIP's trained logit_bias (-12.9 in siglip-base-patch16-224); 0 for CLIP.</summary>
+    public float LogitBias { get; }
+
     /// <summary>Token positions of the text tower (77 for CLIP).</summary>
     public int MaxTextLength { get; }
 
@@ -49,11 +57,13 @@ public sealed class ClipModel : IDisposable
         try
         {
             text = sessions.Create(model.Onnx("onnx/text_model"));
-            var towers = new ClipTowers(vision, text);
-            var scale = ReadLogitScale(model, sessions, processor, options, log);
-            log.LogInformation("CLIP model {ModelId}: logit scale {LogitScale}, text length {MaxTextLength}, image {Height}x{Width}",
-                model.Id, scale, maxLength, processor.Height, processor.Width);
-            return new ClipModel(model.Id, towers, tokenizer, processor, scale, towers.FixedTextLength ?? maxLength, options.TextCacheEntries);
+            var scoring = ScoringOf(model);
+            // SigLIP pools the last position and was trained on texts padded to the maximum length: pad every batch to it.
+            var towers = new ClipTowers(vision, text, scoring == ClipScoring.Sigmoid ? maxLength : null);
+            var (scale, bias) = ReadLogitScale(model, sessions, processor, options, log, scoring);
+            log.LogInformation("CLIP model {ModelId}: {Scoring} scoring, logit scale {LogitScale}, logit bias {LogitBias}, text length {MaxTextLength}, image {Height}x{Width}",
+                model.Id, scoring, scale, bias, maxLength, processor.Height, processor.Width);
+            return new ClipModel(model.Id, towers, tokenizer, processor, scale, towers.FixedTextLength ?? maxLength, options.TextCacheEntries, scoring, bias);
         }
         catch
         {
@@ -76,24 +86,40 @@ public sealed class ClipModel : IDisposable
         return length;
     }
 
-    /// <summary>
-    /// The trained logit scale, read through onnx/model.onnx (the full CLIPModel export): run it once on three probe
-    /// images and three probe texts, and fit logits = scale * cos. Falls back to <see cref="ClipOptions.FallbackLogitScale"/>.
-    /// </summary>
-    public static float ReadLogitScale(ModelDescriptor model, OrtSessionFactory sessions, ClipImageProcessor processor, ClipOptions options, ILogger log)
+    /// <summary>SigLIP (sigmoid per label) when config.json's model_type or architectures say siglip; CLIP's softmax otherwise.</summary>
+    public static ClipScoring ScoringOf(ModelDescriptor model)
     {
+        if (ReadJson(model.PathOf("config.json")) is not { } config) return ClipScoring.Softmax;
+        var type = config.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() ?? "" : "";
+        var architectures = config.TryGetProperty("architectures", out var a) && a.ValueKind == JsonValueKind.Array
+            ? a.EnumerateArray().Select(e => e.ToString()) : [];
+        return type.StartsWith("siglip", StringComparison.OrdinalIgnoreCase) || architectures.Any(n => n.StartsWith("Siglip", StringComparison.Ordinal))
+            ? ClipScoring.Sigmoid : ClipScoring.Softmax;
+    }
+
+    /// <summary>
+    /// The trained logit scale (and SigLIP's logit bias), read through onnx/model.onnx (the full model export): run it
+    /// once on three probe images and three probe texts, and fit logits = scale * cos (+ bias for SigLIP). Falls back
+    /// to <see cref="ClipOptions.FallbackLogitScale"/> and <see cref="ClipOptions.FallbackLogitBias"/>.
+    /// </summary>
+    public static (float Scale, float Bias) ReadLogitScale(ModelDescriptor model, OrtSessionFactory sessions, ClipImageProcessor processor, ClipOptions options, ILogger log,
+        ClipScoring scoring = ClipScoring.Softmax)
+    {
+        var fallback = (options.FallbackLogitScale, scoring == ClipScoring.Sigmoid ? options.FallbackLogitBias : 0f);
         var path = model.Onnx("onnx/model");
         if (!File.Exists(path))
         {
-            log.LogWarning("CLIP model {ModelId} has no onnx/model.onnx; using logit scale {LogitScale}", model.Id, options.FallbackLogitScale);
-            return options.FallbackLogitScale;
+            log.LogWarning("CLIP model {ModelId} has no onnx/model.onnx; using logit scale {LogitScale} and bias {LogitBias}", model.Id, fallback.Item1, fallback.Item2);
+            return fallback;
         }
         try
         {
             using var session = sessions.Create(path);
             var (bos, eos) = SpecialIds(model);
             long[][] texts = [[bos, eos], [bos, 10, 20, 30, eos], [bos, 100, 5, eos]];
-            var length = texts.Max(t => t.Length);
+            // SigLIP-style exports fix the text length (padding="max_length"); pad the probes to it.
+            var length = session.InputMetadata.TryGetValue("input_ids", out var idsMeta) && idsMeta.Dimensions is [_, > 0 and var fixedLength]
+                ? fixedLength : texts.Max(t => t.Length);
             var ids = new long[texts.Length * length];
             var mask = new long[texts.Length * length];
             for (var i = 0; i < texts.Length; i++)
@@ -124,9 +150,11 @@ public sealed class ClipModel : IDisposable
                 var logits = Rows(outputs[0]);
                 var imageEmbeds = Rows(outputs[1]).Select(r => ClipScore.Normalize(r)).ToArray();
                 var textEmbeds = Rows(outputs[2]).Select(r => ClipScore.Normalize(r)).ToArray();
-                var scale = ClipScore.LogitScaleFrom(logits, imageEmbeds, textEmbeds);
-                if (!(scale > 0 && scale < 1e4)) throw new InvalidOperationException($"implausible logit scale {scale}");
-                return scale;
+                var (scale, bias) = scoring == ClipScoring.Sigmoid
+                    ? ClipScore.LogitScaleAndBiasFrom(logits, imageEmbeds, textEmbeds)
+                    : (ClipScore.LogitScaleFrom(logits, imageEmbeds, textEmbeds), 0f);
+                if (!(scale > 0 && scale < 1e4) || !float.IsFinite(bias)) throw new InvalidOperationException($"implausible logit scale {scale} or bias {bias}");
+                return (scale, bias);
             }
             finally
             {
@@ -135,8 +163,8 @@ public sealed class ClipModel : IDisposable
         }
         catch (Exception e) when (e is OnnxRuntimeException or InvalidOperationException or KeyNotFoundException)
         {
-            log.LogWarning(e, "Could not read the logit scale of CLIP model {ModelId} from onnx/model.onnx; using {LogitScale}", model.Id, options.FallbackLogitScale);
-            return options.FallbackLogitScale;
+            log.LogWarning(e, "Could not read the logit scale of CLIP model {ModelId} from onnx/model.onnx; using {LogitScale} and bias {LogitBias}", model.Id, fallback.Item1, fallback.Item2);
+            return fallback;
         }
     }
 

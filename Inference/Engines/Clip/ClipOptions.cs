@@ -31,4 +31,7 @@ public sealed class ClipOptions
 
     /// <summary>Used when the model has no onnx/model.onnx to read the trained logit scale from (OpenAI CLIP's is 100).</summary>
     public float FallbackLogitScale { get; set; } = 100f;
+
+    /// <summary>SigLIP's logit bias when the model has no onnx/model.onnx to read it from (google/siglip-base-patch16-224's is about -12.9).</summary>
+    public float FallbackLogitBias { get; set; } = -12.9f;
 }

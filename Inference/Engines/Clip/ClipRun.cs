@@ -20,7 +20,8 @@ public sealed class ClipTowers : IDisposable
     private readonly string? _maskInput;
     private readonly string _textOutput;
 
-    public ClipTowers(InferenceSession vision, InferenceSession text)
+    /// <param name="padTo">A text length every batch is padded to although the export does not fix one (SigLIP, trained with padding="max_length").</param>
+    public ClipTowers(InferenceSession vision, InferenceSession text, int? padTo = null)
     {
         _vision = vision;
         _text = text;
@@ -30,7 +31,7 @@ public sealed class ClipTowers : IDisposable
         _maskInput = InputNamed(text, "attention_mask");
         _textOutput = OutputNamed(text, "text_embeds") ?? FirstRank2Output(text);
         var fixedLength = text.InputMetadata[_idsInput].Dimensions is { Length: 2 } d && d[1] > 0 ? d[1] : (int?)null;
-        FixedTextLength = fixedLength;
+        FixedTextLength = fixedLength ?? padTo;
     }
 
     /// <summary>The sequence length the text model requires, when its export fixed one (else any length up to the maximum).</summary>

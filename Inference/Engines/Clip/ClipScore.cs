@@ -1,6 +1,9 @@
 namespace MultimodalHub.Inference.Engines.Clip;
 
-/// <summary>CLIP's scoring: L2 normalisation, cosine similarity, prompt ensembling, softmax(logit_scale * cos), ranking.</summary>
+/// <summary>
+/// CLIP's scoring: L2 normalisation, cosine similarity, prompt ensembling, softmax(logit_scale * cos) over the labels,
+/// or SigLIP's independent sigmoid(logit_scale * cos + logit_bias) per label; ranking.
+/// </summary>
 public static class ClipScore
 {
     /// <summary>The vector scaled to unit length (a zero vector stays zero).</summary>
@@ -48,6 +51,18 @@ public static class ClipScore
         return result;
     }
 
+    /// <summary>SigLIP: sigmoid(logitScale * cos + logitBias) for each label on its own (the scores need not sum to 1).</summary>
+    public static float[] Sigmoid(ReadOnlySpan<float> cosines, float logitScale, float logitBias)
+    {
+        var result = new float[cosines.Length];
+        for (var i = 0; i < cosines.Length; i++) result[i] = (float)(1 / (1 + Math.Exp(-((double)logitScale * cosines[i] + logitBias))));
+        return result;
+    }
+
+    /// <summary>The label scores of one image's cosines under the model's scoring.</summary>
+    public static float[] Scores(ReadOnlySpan<float> cosines, ClipScoring scoring, float logitScale, float logitBias) =>
+        scoring == ClipScoring.Sigmoid ? Sigmoid(cosines, logitScale, logitBias) : Softmax(cosines, logitScale);
+
     /// <summary>Indices of the best <paramref name="topK"/> scores, best first (ties keep label order).</summary>
     public static int[] Rank(ReadOnlySpan<float> scores, int topK)
     {
@@ -74,4 +89,28 @@ public static class ClipScore
         if (den < 1e-8) throw new InvalidOperationException("The probe embeddings are orthogonal; the logit scale cannot be read.");
         return (float)(num / den);
     }
+
+    /// <summary>
+    /// SigLIP's scale and bias from onnx/model.onnx's outputs: logits = scale * cos + bias, fitted by least squares over
+    /// every (image, text) pair.
+    /// </summary>
+    public static (float Scale, float Bias) LogitScaleAndBiasFrom(float[][] logitsPerImage, IReadOnlyList<float[]> images, IReadOnlyList<float[]> texts)
+    {
+        var xs = new List<double>();
+        var ys = new List<double>();
+        for (var i = 0; i < images.Count; i++)
+            for (var j = 0; j < texts.Count; j++) { xs.Add(Dot(images[i], texts[j])); ys.Add(logitsPerImage[i][j]); }
+        double mx = xs.Average(), my = ys.Average(), sxy = 0, sxx = 0;
+        for (var k = 0; k < xs.Count; k++) { sxy += (xs[k] - mx) * (ys[k] - my); sxx += (xs[k] - mx) * (xs[k] - mx); }
+        if (sxx < 1e-10) throw new InvalidOperationException("The probe embeddings give one cosine; the logit scale and bias cannot be read.");
+        var scale = sxy / sxx;
+        return ((float)scale, (float)(my - scale * mx));
+    }
+}
+
+/// <summary>How label scores are made: CLIP's softmax over the labels, or SigLIP's sigmoid per label.</summary>
+public enum ClipScoring
+{
+    Softmax,
+    Sigmoid,
 }
