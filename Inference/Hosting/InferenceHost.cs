@@ -44,6 +44,7 @@ public static class InferenceHost
         builder.UseUrlsUnlessConfigured(DefaultUrl);
         builder.Services.AddInferenceCore(builder.Configuration);
         builder.Services.AddHostedService<IdleUnloader>();
+        builder.Services.AddHostedService<PullResumer>();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => HubJson.Apply(o.SerializerOptions));
@@ -67,6 +68,7 @@ public static class InferenceHost
         // Every /v1 route (the engines' too) is rate limited per client.
         var api = app.MapGroup("").RequireRateLimiting(ServiceLimits.ApiPolicy);
         api.MapModelEndpoints();
+        api.MapPullEndpoints();
         api.MapClipEndpoints();
         api.MapVlmEndpoints();
         api.MapDiffusionEndpoints();

@@ -16,7 +16,9 @@ public static class HubModule
                 AutomaticDecompression = System.Net.DecompressionMethods.None,
                 ConnectTimeout = TimeSpan.FromSeconds(30),
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            });
+            })
+            // HubClient logs what matters (retries, failures); four lines per file request would drown a pull of many files.
+            .RemoveAllLoggers();
         services.AddSingleton<ModelPuller>();
         services.AddSingleton<Cli.ICliCommand, PullCommand>();
         services.AddSingleton<Cli.ICliCommand, ModelsListCommand>();
