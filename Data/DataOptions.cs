@@ -33,6 +33,10 @@ public sealed class DataOptions
     /// <summary>How often the sweep of unattached images runs (first run one interval after start). Default 1 hour.</summary>
     public TimeSpan UnattachedImageSweepInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>How the in-memory index of image embeddings keeps its vectors: <c>Float32</c> (exact scores),
+    /// <c>Float16</c> (half the memory) or <c>Int8</c> (a quarter, fastest; ranks close to exact).</summary>
+    public Search.VectorPrecision VectorIndexPrecision { get; set; } = Search.VectorPrecision.Float32;
+
     internal string ResolvedDatabasePath => Resolve(DatabasePath);
     internal string ResolvedBlobPath => Resolve(BlobPath);
 

@@ -33,6 +33,7 @@ public static class HubDataServiceCollectionExtensions
         services.TryAddSingleton<IRunStore, RunStore>();
         services.TryAddSingleton<IShareService, ShareService>();
         services.TryAddSingleton<IRatingService, RatingService>();
+        services.TryAddSingleton<Search.ImageVectorIndex>();
         services.TryAddSingleton<IEmbeddingStore, EmbeddingStore>();
         services.TryAddSingleton<ITextEmbeddingStore, TextEmbeddingStore>();
         services.TryAddSingleton<IChatStore, ChatStore>();

@@ -135,6 +135,18 @@ public sealed record PreferencePair(
 
 public sealed record NearestImage(string ImageSha256, float Score);
 
+/// <summary>
+/// Which images a semantic search ranks: those used by at least one run matching every given criterion (owner, kind,
+/// model, created in [From, To)). Applied before ranking, so k hits come back whenever k images match.
+/// </summary>
+public sealed record ImageVectorFilter(string? OwnerId = Owner.LocalId, RunKind? Kind = null, string? Model = null, DateTimeOffset? From = null, DateTimeOffset? To = null)
+{
+    /// <summary>No criterion: every stored vector of the model, used by a run or not.</summary>
+    public static ImageVectorFilter None { get; } = new(OwnerId: null);
+
+    public bool IsEmpty => OwnerId is null && Kind is null && Model is null && From is null && To is null;
+}
+
 /// <summary>One stored text to embed: <paramref name="ItemId"/> is the run id (run sources) or the chat message id.</summary>
 public sealed record TextToEmbed(TextSource Source, long ItemId, string Text);
 

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 using Microsoft.EntityFrameworkCore;
-using MultimodalHub.Data.Entities;
+using MultimodalHub.Data.Search;
 
 namespace MultimodalHub.Data.Services;
 
-/// <summary>Vectors are float32 bytes in SQLite; nearest-neighbour search is an exact cosine scan over one model's
-/// vectors (<see cref="CosineScan"/>; fine for a personal gallery of tens of thousands of images; no ANN index).</summary>
-internal sealed class EmbeddingStore(IDbContextFactory<HubDbContext> dbs, TimeProvider time) : IEmbeddingStore
+/// <summary>Vectors are float32 bytes in the database; nearest-neighbour search runs on the in-memory
+/// <see cref="ImageVectorIndex"/> (exact cosine over all vectors that pass the filter, SIMD, parallel).</summary>
+internal sealed class EmbeddingStore(IDbContextFactory<HubDbContext> dbs, TimeProvider time, ImageVectorIndex index) : IEmbeddingStore
 {
     public async Task UpsertAsync(string imageSha256, string modelId, ReadOnlyMemory<float> vector, CancellationToken ct = default)
     {
@@ -19,6 +19,7 @@ internal sealed class EmbeddingStore(IDbContextFactory<HubDbContext> dbs, TimePr
             VALUES ({imageSha256}, {modelId}, {vector.Length}, {bytes}, {created})
             ON CONFLICT ("ImageSha256", "ModelId") DO UPDATE SET "Dimensions" = excluded."Dimensions", "Vector" = excluded."Vector", "Created" = excluded."Created"
             """, ct);
+        index.Stored(imageSha256, modelId, vector.Span);
     }
 
     public async Task<float[]?> GetAsync(string imageSha256, string modelId, CancellationToken ct = default)
@@ -29,15 +30,13 @@ internal sealed class EmbeddingStore(IDbContextFactory<HubDbContext> dbs, TimePr
         return bytes is null ? null : MemoryMarshal.Cast<byte, float>(bytes).ToArray();
     }
 
-    public async Task<IReadOnlyList<NearestImage>> NearestAsync(string modelId, ReadOnlyMemory<float> query, int k = 20, CancellationToken ct = default)
+    public Task<IReadOnlyList<NearestImage>> NearestAsync(string modelId, ReadOnlyMemory<float> query, int k = 20, CancellationToken ct = default) =>
+        NearestAsync(modelId, query, ImageVectorFilter.None, k, ct);
+
+    public Task<IReadOnlyList<NearestImage>> NearestAsync(string modelId, ReadOnlyMemory<float> query, ImageVectorFilter filter, int k = 20, CancellationToken ct = default)
     {
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        var rows = db.Embeddings.AsNoTracking()
-            .Where(e => e.ModelId == modelId && e.Dimensions == query.Length)
-            .Select(e => new { e.ImageSha256, e.Vector })
-            .AsAsyncEnumerable();
-        var top = await CosineScan.TopAsync(rows, e => e.Vector, query, k, ct);
-        return top.Select(t => new NearestImage(t.Item.ImageSha256, t.Score)).ToList();
+        ArgumentNullException.ThrowIfNull(filter);
+        return index.SearchAsync(modelId, query, k, filter, ct);
     }
 
     public async Task<IReadOnlyList<string>> MissingAsync(string modelId, int limit = 100, CancellationToken ct = default)

@@ -83,8 +83,11 @@ public interface IEmbeddingStore
 {
     Task UpsertAsync(string imageSha256, string modelId, ReadOnlyMemory<float> vector, CancellationToken ct = default);
     Task<float[]?> GetAsync(string imageSha256, string modelId, CancellationToken ct = default);
-    /// <summary>Images by cosine similarity to the query vector, highest first.</summary>
+    /// <summary>Every stored image of the model by cosine similarity to the query vector, highest first.</summary>
     Task<IReadOnlyList<NearestImage>> NearestAsync(string modelId, ReadOnlyMemory<float> query, int k = 20, CancellationToken ct = default);
+    /// <summary>The images passing the filter (owner, kind, model, date of the runs using them; applied before ranking)
+    /// by cosine similarity to the query vector, highest first, from the in-memory vector index.</summary>
+    Task<IReadOnlyList<NearestImage>> NearestAsync(string modelId, ReadOnlyMemory<float> query, ImageVectorFilter filter, int k = 20, CancellationToken ct = default);
     /// <summary>Stored images that have no embedding for the model yet (for backfill).</summary>
     Task<IReadOnlyList<string>> MissingAsync(string modelId, int limit = 100, CancellationToken ct = default);
 }
