@@ -111,7 +111,7 @@ public sealed class ClipModel : IDisposable
                 {
                     OrtValue value = name switch
                     {
-                        "pixel_values" => Tensors.Float(pixels, images.Length, 3, processor.Height, processor.Width),
+                        "pixel_values" => Tensors.FloatInput(session, name, pixels, images.Length, 3, processor.Height, processor.Width),
                         "input_ids" => Tensors.Ids(session, name, ids, texts.Length, length),
                         "attention_mask" => Tensors.Ids(session, name, mask, texts.Length, length),
                         _ => throw new InvalidOperationException($"onnx/model.onnx has an unexpected input '{name}'."),
@@ -143,7 +143,7 @@ public sealed class ClipModel : IDisposable
     private static float[][] Rows(OrtValue value)
     {
         var shape = Tensors.Shape(value);
-        return ClipTowers.SplitRows(value.GetTensorDataAsSpan<float>(), (int)shape[0], (int)shape[1]);
+        return ClipTowers.SplitRows(Tensors.ToFloats(value), (int)shape[0], (int)shape[1]);
     }
 
     private static RgbImage[] ProbeImages(ClipImageProcessor processor)

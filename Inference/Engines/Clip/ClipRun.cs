@@ -47,7 +47,7 @@ public sealed class ClipTowers : IDisposable
             ct.ThrowIfCancellationRequested();
             var n = Math.Min(batchSize, count - start);
             var chunk = start == 0 && n == count ? pixelValues : pixelValues[(start * perImage)..((start + n) * perImage)];
-            using var input = Tensors.Float(chunk, n, 3, height, width);
+            using var input = Tensors.FloatInput(_vision, _pixelInput, chunk, n, 3, height, width);
             var rows = Run(_vision, [_pixelInput], [input], _imageOutput, n, ct);
             Array.Copy(rows, 0, result, start, n);
         }

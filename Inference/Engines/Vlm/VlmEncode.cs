@@ -9,7 +9,7 @@ public static class VlmEncode
     public static float[] ImageFeatures(VlmModel model, float[] pixelValues)
     {
         var side = (int)Math.Sqrt(pixelValues.Length / 3);
-        using var input = Tensors.Float(pixelValues, 1, 3, side, side);
+        using var input = Tensors.FloatInput(model.Vision, model.VisionInput, pixelValues, 1, 3, side, side);
         var (features, shape) = SessionRun.Floats(model.Vision, [model.VisionInput], [input], [model.VisionOutput], CancellationToken.None)[0];
         if (shape.Length != 3 || shape[1] != model.ImageSeqLen || shape[2] != model.HiddenSize)
             throw new InvalidDataException($"The vision encoder returned [{string.Join(", ", shape)}], expected [1, {model.ImageSeqLen}, {model.HiddenSize}].");

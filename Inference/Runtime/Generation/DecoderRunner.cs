@@ -53,7 +53,11 @@ public sealed record StepOutput(float[] LastLogits, int Width, KvCache Cache, in
     public void Dispose() => Cache.Dispose();
 }
 
-/// <summary>Runs one step of a KV-cache decoder session (prefill or decode) following the onnx-community protocol.</summary>
+/// <summary>
+/// Runs one step of a KV-cache decoder session (prefill or decode) following the onnx-community protocol: ids or
+/// embeddings (in the session's float type), attention_mask, position_ids when the export takes them,
+/// num_logits_to_keep (the logits positions asked for, 1 while generating) when it takes that, the past caches (float32 or float16); logits come back as float32.
+/// </summary>
 public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
 {
     public DecoderSpec Spec => spec;
@@ -78,7 +82,7 @@ public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
         {
             var tokens = input.Ids is not null
                 ? Tensors.Ids(session, spec.TokenInput, input.Ids, b, input.Length)
-                : Tensors.Float(input.Embeds!, b, input.Length, input.Width);
+                : Tensors.FloatInput(session, spec.TokenInput, input.Embeds!, b, input.Length, input.Width);
             owned.Add(tokens);
             names.Add(spec.TokenInput); values.Add(tokens);
             var mask = Tensors.Int64(attentionMask, b, total);
@@ -89,6 +93,14 @@ public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
                 var pos = Tensors.Int64(positionIds, b, input.Length);
                 owned.Add(pos);
                 names.Add("position_ids"); values.Add(pos);
+            }
+            if (spec.LogitsToKeepInput is { } keepName)
+            {
+                // The export computes only the logits asked for (1 while generating).
+                long[] keepShape = spec.LogitsToKeepRank == 0 ? [] : [1];
+                var keep = Tensors.Int64([logitsPositions], keepShape);
+                owned.Add(keep);
+                names.Add(keepName); values.Add(keep);
             }
             for (var i = 0; i < spec.PastNames.Count; i++) { names.Add(spec.PastNames[i]); values.Add(past.Values[i]); }
 
@@ -127,9 +139,8 @@ public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
         var shape = logits.GetTensorTypeAndShape().Shape;
         width = checked((int)shape[2]);
         var seq = checked((int)shape[1]);
-        var all = logits.GetTensorDataAsSpan<float>();
         var last = new float[b * positions * width];
-        for (var r = 0; r < b; r++) all.Slice(((r * seq) + seq - positions) * width, positions * width).CopyTo(last.AsSpan(r * positions * width));
+        for (var r = 0; r < b; r++) Tensors.ReadFloats(logits, ((r * seq) + seq - positions) * width, last.AsSpan(r * positions * width, positions * width));
         return last;
     }
 

@@ -1,11 +1,10 @@
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace MultimodalHub.Inference.Runtime.Generation;
 
 /// <summary>
 /// The decoder's key/value cache: one OrtValue per past_key_values.* input (in <see cref="DecoderSpec.PastNames"/>
-/// order), each [batch, kv_heads, length, head_dim]. Owns its values. Attention mask and positions live with it, so a
+/// order), each [batch, kv_heads, length, head_dim] of the session's cache type (float32 or float16). Owns its values. Attention mask and positions live with it, so a
 /// conversation's cache can be kept and extended later.
 /// </summary>
 public sealed class KvCache : IDisposable
@@ -33,7 +32,7 @@ public sealed class KvCache : IDisposable
     {
         var values = new OrtValue[spec.PastNames.Count];
         for (var i = 0; i < values.Length; i++)
-            values[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [batch, spec.NumKvHeads, 0, spec.HeadDim]);
+            values[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, spec.CacheType, [batch, spec.NumKvHeads, 0, spec.HeadDim]);
         return new KvCache(values, batch, 0);
     }
 
@@ -53,10 +52,11 @@ public sealed class KvCache : IDisposable
             {
                 var shape = _values[i].GetTensorTypeAndShape().Shape;
                 var rowSize = checked((int)(shape[1] * shape[2] * shape[3]));
-                var src = _values[i].GetTensorDataAsSpan<float>();
-                var dst = new float[rows.Count * rowSize];
-                for (var r = 0; r < rows.Count; r++) src.Slice(rows[r] * rowSize, rowSize).CopyTo(dst.AsSpan(r * rowSize));
-                values[i] = OrtValue.CreateTensorValueFromMemory(dst, [rows.Count, shape[1], shape[2], shape[3]]);
+                values[i] = Tensors.Rearranged(_values[i], [rows.Count, shape[1], shape[2], shape[3]], (src, dst, size) =>
+                {
+                    var bytes = rowSize * size;
+                    for (var r = 0; r < rows.Count; r++) src.Slice(rows[r] * bytes, bytes).CopyTo(dst[(r * bytes)..]);
+                });
             }
         }
         catch
@@ -78,10 +78,10 @@ public sealed class KvCache : IDisposable
             {
                 var shape = _values[i].GetTensorTypeAndShape().Shape;
                 var (rows, seq, dim) = (checked((int)(shape[0] * shape[1])), (int)shape[2], (int)shape[3]);
-                var src = _values[i].GetTensorDataAsSpan<float>();
-                var dst = new float[rows * length * dim];
-                for (var r = 0; r < rows; r++) src.Slice(r * seq * dim, length * dim).CopyTo(dst.AsSpan(r * length * dim));
-                values[i] = OrtValue.CreateTensorValueFromMemory(dst, [shape[0], shape[1], length, dim]);
+                values[i] = Tensors.Rearranged(_values[i], [shape[0], shape[1], length, dim], (src, dst, size) =>
+                {
+                    for (var r = 0; r < rows; r++) src.Slice(r * seq * dim * size, length * dim * size).CopyTo(dst[(r * length * dim * size)..]);
+                });
             }
         }
         catch
