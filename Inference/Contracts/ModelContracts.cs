@@ -8,7 +8,8 @@ public enum ModelStatus { Ready, Error }
 
 /// <summary>
 /// One entry of GET /v1/models: the OpenAI fields (id, object, created, owned_by) plus the hub's own: kind, status,
-/// files, the ONNX variants the folder holds in full (fp32, fp16, q8, q4, ...) and the one it runs.
+/// files, the ONNX variants the folder holds in full (fp32, fp16, q8, q4, ...) and the one it runs, its size on disk
+/// (<c>bytes</c>) and, for a pulled model, the repository and commit it came from (<c>source</c>, "owner/name@commit").
 /// </summary>
 public sealed record ModelInfo(
     string Id,
@@ -22,7 +23,9 @@ public sealed record ModelInfo(
     IReadOnlyList<string> Files,
     string? Error,
     IReadOnlyList<string>? Variants = null,
-    string? Variant = null);
+    string? Variant = null,
+    long? Bytes = null,
+    string? Source = null);
 
 public sealed record ModelList(string Object, IReadOnlyList<ModelInfo> Data);
 

@@ -74,7 +74,8 @@ public static class CoreEndpoints
     private static ModelInfo Info(ModelDescriptor m, LoadedModels loaded) => new(
         m.Id, "model", CreatedOf(m.Directory), "local", m.Kind,
         m.IsValid ? ModelStatus.Ready : ModelStatus.Error, loaded.IsLoaded(m.Id), m.Directory, m.Files, m.Error,
-        m.Variants?.Select(OnnxVariants.Name).ToList(), m.Variants is { Count: > 0 } ? OnnxVariants.Name(m.Variant) : null);
+        m.Variants?.Select(OnnxVariants.Name).ToList(), m.Variants is { Count: > 0 } ? OnnxVariants.Name(m.Variant) : null,
+        Hub.ModelPuller.DiskUsage(m.Directory), Hub.PullManifest.Read(m.Directory) is { } pulled ? $"{pulled.Repo}@{pulled.Commit}" : null);
 
     private static long CreatedOf(string dir)
     {

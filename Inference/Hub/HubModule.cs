@@ -25,6 +25,7 @@ public static class HubModule
         services.AddSingleton<Cli.ICliCommand, ModelInfoCommand>();
         services.AddSingleton<Cli.ICliCommand, ModelRemoveCommand>();
         services.AddSingleton<Cli.ICliCommand, ServeHubCommand>();
+        services.AddSingleton<Cli.ICliCommand, PullBenchCommand>();
         return services;
     }
 }
