@@ -11,14 +11,25 @@ namespace MultimodalHub.Bench;
 /// <summary>Loads the bundled sd-shapes with single-threaded CPU sessions (stable numbers on a shared machine).</summary>
 internal static class SdShapes
 {
-    public static DiffusionModel Load()
+    public static DiffusionModel Load() => Load(BenchModels.Dir("sd-shapes"));
+
+    /// <summary>A diffusers folder: the bundled model, or a fixture of <see cref="Fixture"/> (export variants made by ./hub fixtures).</summary>
+    public static DiffusionModel Load(string dir)
     {
         var threads = int.TryParse(Environment.GetEnvironmentVariable("BENCH_ORT_THREADS"), out var t) ? t : 1;
-        return new DiffusionModel(new ModelDescriptor("sd-shapes", ModelKind.Diffusion, BenchModels.Dir("sd-shapes"), [], null), path =>
+        return new DiffusionModel(ModelRegistry.Describe(dir), path =>
         {
             using var so = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
             return new InferenceSession(path, so);
         });
+    }
+
+    /// <summary>sd-shapes itself, or a fixture folder under artifacts/fixtures/ (run ./hub fixtures first).</summary>
+    public static string Fixture(string name)
+    {
+        if (name == "sd-shapes") return BenchModels.Dir(name);
+        var dir = Path.Combine(Path.GetDirectoryName(BenchModels.Root)!, "artifacts", "fixtures", name);
+        return Directory.Exists(dir) ? dir : throw new InvalidOperationException($"Fixture {name} is missing: run ./hub fixtures first.");
     }
 }
 
@@ -94,4 +105,119 @@ public class CfgBatchBenchmarks
 
     [GlobalCleanup]
     public void Cleanup() => _model.Dispose();
+}
+
+/// <summary>
+/// SD step time with and without UNet IO binding (Diffusion:UnetIoBinding): one image's 20-step Euler loop with CFG 7.5
+/// (a batch-2 UNet run and a scheduler step each), reported per step. Plain: fresh OrtValues each step and ORT's own
+/// output; bound: OrtValues made once, written in place, output bound (<see cref="UnetRunner"/>).
+/// </summary>
+[SimpleJob(warmupCount: 3, iterationCount: 15)]
+public class UnetIoBindingBenchmarks
+{
+    private const int Steps = 20;
+    private DiffusionModel _model = null!;
+    private TextEmbeddings _text = null!;
+    private readonly PipelineTimings _timings = new();
+
+    /// <summary>Image side: 64 (8x8 latents, the demo's native size) and 256 (32x32 latents).</summary>
+    [Params(64, 256)]
+    public int Size { get; set; } = 64;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _model = SdShapes.Load();
+        _text = SdPipeline.EncodePrompts(_model, "a red circle", "", 7.5, _timings);
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Steps, Description = "SD step, session.Run")]
+    public float[] Plain() => Loop(ioBinding: false);
+
+    [Benchmark(OperationsPerInvoke = Steps, Description = "SD step, IO binding")]
+    public float[] Bound() => Loop(ioBinding: true);
+
+    /// <summary>
+    /// Both loops in one invocation, alternately, timed apart: a paired comparison that a shared machine's changing load
+    /// affects equally. The ratio (plain / bound, above 1 when binding is faster) is printed at the end.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = 2 * Steps, Description = "SD step, both alternately")]
+    public float[] Paired()
+    {
+        var first = _paired++ % 2 == 0;
+        Timed(!first);
+        return Timed(first);
+    }
+
+    private float[] Timed(bool ioBinding)
+    {
+        var sw = Stopwatch.StartNew();
+        var result = Loop(ioBinding);
+        (ioBinding ? ref _boundTime : ref _plainTime) += sw.Elapsed;
+        return result;
+    }
+
+    private TimeSpan _plainTime, _boundTime;
+    private int _paired;
+
+    private float[] Loop(bool ioBinding) => SdPipeline.Denoise(_model, _text, new DenoiseRequest("euler", Steps, 7.5, Size, Size, IoBinding: ioBinding),
+        new GaussianNoise(1), _timings, CancellationToken.None);
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        if (_boundTime > TimeSpan.Zero)
+            Console.WriteLine($"// paired {Size}x{Size}: session.Run {_plainTime.TotalMilliseconds:F0} ms, IO binding {_boundTime.TotalMilliseconds:F0} ms, " +
+                $"speed-up x{_plainTime / _boundTime:F3}");
+        _model.Dispose();
+    }
+}
+
+/// <summary>
+/// Images/s of the export variants (tests' fixtures from make_diffusion_layouts.py): the fp32 bundled model against the
+/// fp16 export (fp16 weights and inputs/outputs; on a CPU ONNX Runtime computes most fp16 nodes through casts to fp32),
+/// external data and an int64 timestep; one 64x64 image, 20 Euler steps, CFG 7.5, PNG included.
+/// </summary>
+[SimpleJob(warmupCount: 2, iterationCount: 10)]
+public class DiffusionVariantBenchmarks
+{
+    private DiffusionModel _model = null!;
+    private readonly PipelineTimings _timings = new();
+
+    [Params("sd-shapes", "sd-fp16", "sd-external-data", "sd-timestep-int64")]
+    public string Model { get; set; } = "sd-shapes";
+
+    [GlobalSetup]
+    public void Setup() => _model = SdShapes.Load(SdShapes.Fixture(Model));
+
+    [Benchmark(Description = "64x64 image, 20 steps, CFG 7.5")]
+    public byte[] Image()
+    {
+        var text = SdPipeline.EncodePrompts(_model, "a red circle", "", 7.5, _timings);
+        var latents = SdPipeline.Denoise(_model, text, new DenoiseRequest("euler", 20, 7.5, 64, 64), new GaussianNoise(1), _timings, CancellationToken.None);
+        return ImageCodec.EncodePng(SdPipeline.Decode(_model, latents, 64, 64, _timings));
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _model.Dispose();
+}
+
+/// <summary>Load time of each export variant: the four sessions (graph optimisation included) and the configs.</summary>
+[SimpleJob(warmupCount: 1, iterationCount: 8)]
+public class DiffusionLoadBenchmarks
+{
+    [Params("sd-shapes", "sd-fp16", "sd-external-data")]
+    public string Model { get; set; } = "sd-shapes";
+
+    private string _dir = "";
+
+    [GlobalSetup]
+    public void Setup() => _dir = SdShapes.Fixture(Model);
+
+    [Benchmark(Description = "load (4 sessions)")]
+    public int Load()
+    {
+        using var model = SdShapes.Load(_dir);
+        return model.LatentChannels;
+    }
 }

@@ -27,10 +27,10 @@ public sealed record ImageGenerationRequest
     /// <summary>What not to draw: the unconditional half of classifier-free guidance (default "").</summary>
     public string? NegativePrompt { get; init; }
 
-    /// <summary>Denoising steps, 1 to Diffusion:MaxSteps (default limit 150; default Diffusion:DefaultSteps = 20, 4 for the "lcm" scheduler).</summary>
+    /// <summary>Denoising steps, 1 to Diffusion:MaxSteps (default limit 150; default: the model's own (1 for turbo models), else Diffusion:DefaultSteps = 20, 4 for the "lcm" scheduler).</summary>
     public int? Steps { get; init; }
 
-    /// <summary>Classifier-free guidance scale, 0 to Diffusion:MaxGuidance (default limit 30; default Diffusion:DefaultGuidance = 7.5); at most 1 runs the UNet on the prompt alone.</summary>
+    /// <summary>Classifier-free guidance scale, 0 to Diffusion:MaxGuidance (default limit 30; default: the model's own (0 for turbo models), else Diffusion:DefaultGuidance = 7.5); at most 1 runs the UNet on the prompt alone.</summary>
     public double? GuidanceScale { get; init; }
 
     /// <summary>A name from GET /v1/schedulers (ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm, or an alias); default: the model's own (scheduler_config.json).</summary>

@@ -185,6 +185,14 @@ public sealed class DiffusionLayoutTests(SdShapesFixture fx) : IClassFixture<SdS
     }
 
     [Fact]
+    public void Unet_with_sdxl_inputs_is_refused_at_load_naming_them()
+    {
+        var descriptor = ModelRegistry.Describe(Fixtures.Dir("sd-unet-sdxl-inputs"));
+        var e = Assert.Throws<InvalidDataException>(() => new DiffusionModel(descriptor, path => new InferenceSession(path)));
+        Assert.Contains("text_embeds, time_ids", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Io_binding_and_plain_runs_give_the_same_latents()
     {
         foreach (var id in new[] { "p0_ddim", "p0_euler_a" })

@@ -15,6 +15,7 @@ the bundled model's:
   sd-external-data    weights outside the graphs: unet/model.onnx + unet/weights.pb (diffusers' own exporter, the
                       runwayml onnx revision, which also has no unet/ or vae_decoder/ config.json), text_encoder and
                       vae_decoder with model.onnx_data (Optimum).
+  sd-unet-sdxl-inputs a UNet that also takes SDXL's text_embeds and time_ids: the hub must refuse it at load, naming them.
   sd15-layout         SD 1.5's folder and configs (runwayml/stable-diffusion-v1-5, onnx): PNDMScheduler config,
                       unet sample_size 64 with four levels, vae scaling_factor 0.18215, a feature_extractor; 512x512 by default.
 
@@ -276,6 +277,18 @@ def make_external(models, out):
         os.remove(os.path.join(dst, graph, "config.json"))
 
 
+def make_sdxl_inputs(models, out):
+    dst = os.path.join(out, "sd-unet-sdxl-inputs")
+    copy_model(os.path.join(models, "sd-shapes"), dst)
+    path = os.path.join(dst, "unet", "model.onnx")
+    model = onnx.load(path)
+    model.graph.input.extend([
+        helper.make_tensor_value_info("text_embeds", TensorProto.FLOAT, ["batch", 1280]),
+        helper.make_tensor_value_info("time_ids", TensorProto.FLOAT, ["batch", 6]),
+    ])
+    save(model, path)
+
+
 def make_sd15(models, out):
     dst = os.path.join(out, "sd15-layout")
     copy_model(os.path.join(models, "sd-shapes"), dst)
@@ -333,7 +346,7 @@ def main():
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for make in (make_unet_batch1, make_timestep_int64, make_turbo, make_fp16, make_external, make_sd15):
+    for make in (make_unet_batch1, make_timestep_int64, make_turbo, make_fp16, make_external, make_sdxl_inputs, make_sd15):
         make(args.models, args.out)
 
 

@@ -83,6 +83,7 @@ public static class ChatEndpoints
         if (images.Count > 0 || named?.Kind == ModelKind.Vlm)
         {
             if (n != 1) throw new InvalidRequestException("n", "n must be 1 for image conversations.");
+            if (output?.Json is not null) throw new InvalidRequestException("response_format", "response_format is not available for image conversations.");
             if (output is not null) throw new InvalidRequestException("logprobs", "logprobs are not available for image conversations.");
             var vlmModel = named?.Kind == ModelKind.Vlm ? named.Id : null; // a chat model cannot see images: the default VLM answers
             using var prepared = await vlm.PrepareAsync(new VlmJob(vlmModel, messages, images, sampling), ct);
@@ -104,7 +105,8 @@ public static class ChatEndpoints
             if (top is < 0 or > 20) throw new InvalidRequestException("top_logprobs", "top_logprobs must be between 0 and 20.");
             if (request.Logprobs != true) throw new InvalidRequestException("top_logprobs", "top_logprobs needs logprobs set to true.");
         }
-        return request.Logprobs == true ? new ChatOutputRequest(request.TopLogprobs ?? 0) : null;
+        var json = ResponseFormats.Compile(request.ResponseFormat);
+        return request.Logprobs == true || json is not null ? new ChatOutputRequest(request.Logprobs == true ? request.TopLogprobs ?? 0 : null, Json: json) : null;
     }
 
     private static async Task<IResult> Respond(HttpContext http, bool stream, string id, long created, string model, ContextNote? context, StreamOptions? streamOptions,

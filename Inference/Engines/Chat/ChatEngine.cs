@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using MultimodalHub.Contracts;
 using MultimodalHub.Inference.Runtime;
+using MultimodalHub.Inference.Runtime.Constrained;
 using MultimodalHub.Inference.Runtime.Generation;
 using MultimodalHub.Inference.Text;
 
@@ -12,9 +13,10 @@ public sealed record ChatJob(string? Model, IReadOnlyList<ChatMessage>? Messages
 
 /// <summary>
 /// What a job asks beyond the answer's text: each token's log-probability with this many alternatives, the prompt's
-/// log-probabilities too (/v1/completions' echo), scoring the prompt only (echo with max_tokens 0).
+/// log-probabilities too (/v1/completions' echo), scoring the prompt only (echo with max_tokens 0), and
+/// response_format's schema (json_object: any object) to enforce while decoding.
 /// </summary>
-public sealed record ChatOutputRequest(int? TopLogprobs = null, bool PromptLogprobs = false, bool ScoreOnly = false);
+public sealed record ChatOutputRequest(int? TopLogprobs = null, bool PromptLogprobs = false, bool ScoreOnly = false, SchemaNode? Json = null);
 
 /// <summary>A job ready to run: the model is loaded, the prompt tokenized and checked against the context window.</summary>
 public sealed class PreparedChat(ModelLease<ChatModel> lease, ChatPrompt prompt, SamplingOptions options, ChatJob job, ChatRunOptions? run = null) : IDisposable
@@ -56,13 +58,22 @@ public sealed class ChatEngine(ModelRegistry registry, LoadedModels models, OrtS
                 ? ChatTokenize.Raw(model, job.RawPrompt, sampling.MaxNewTokens, window)
                 : ChatTokenize.Build(model, ChatTokenize.ApplyPreset(job.Messages ?? [], job.Preset, _options), sampling.MaxNewTokens, window, job.Sampling.MaxTokensField, ct);
             if (prompt.Context is { } note) log.LogInformation("Chat prompt trimmed: {Dropped} message(s) dropped to fit {Window} tokens", note.DroppedMessages, window);
-            return new PreparedChat(lease, prompt, sampling, job, new ChatRunOptions(job.Output?.TopLogprobs));
+            return new PreparedChat(lease, prompt, sampling, job, RunOptions(model, sampling, job.Output));
         }
         catch
         {
             lease.Dispose();
             throw;
         }
+    }
+
+    private static ChatRunOptions RunOptions(ChatModel model, SamplingOptions sampling, ChatOutputRequest? output)
+    {
+        if (output?.Json is not { } schema) return new ChatRunOptions(output?.TopLogprobs);
+        if (sampling.IgnoreEos) throw new InvalidRequestException("ignore_eos", "ignore_eos cannot be combined with response_format: the answer must end where the JSON does.");
+        var endIds = sampling.EndIds(model.EosIds);
+        var index = model.TokenIndex;
+        return new ChatRunOptions(output.TopLogprobs, () => new JsonConstraint(index, schema, endIds, sampling.MaxNewTokens));
     }
 
     /// <summary>Enter the model's queue (QueueFullException → 429); streaming enters before the response starts and passes the slot to RunAsync.</summary>

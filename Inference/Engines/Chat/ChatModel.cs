@@ -1,4 +1,5 @@
 using MultimodalHub.Inference.Runtime;
+using MultimodalHub.Inference.Runtime.Constrained;
 using MultimodalHub.Inference.Runtime.Generation;
 using MultimodalHub.Inference.Text;
 
@@ -24,6 +25,7 @@ public sealed class ChatModel : IDisposable
             throw;
         }
         Runner = new DecoderRunner(Session, Spec);
+        _tokenIndex = new Lazy<TokenByteIndex>(() => TokenByteIndex.Build(VocabSize, id => Tokenizer.TokenBytes(id, skipSpecialTokens: true)));
         EosIds = Defaults.EosIds.ToHashSet();
         PadId = Defaults.PadId ?? (Defaults.EosIds.Count > 0 ? Defaults.EosIds[0] : 0);
     }
@@ -42,6 +44,11 @@ public sealed class ChatModel : IDisposable
     public int VocabSize => Math.Min(Tokenizer.VocabSize, Spec.LogitsWidth);
 
     public int ContextWindow => Spec.MaxPositions;
+
+    /// <summary>Every token's bytes and their prefix tree, made on first use (response_format's constrained decoding).</summary>
+    public TokenByteIndex TokenIndex => _tokenIndex.Value;
+
+    private readonly Lazy<TokenByteIndex> _tokenIndex;
 
     public void Dispose() => Session.Dispose();
 }

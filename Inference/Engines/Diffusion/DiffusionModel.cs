@@ -43,6 +43,10 @@ public sealed class DiffusionModel : IDisposable
             VaeEncoder = File.Exists(encoderPath) ? Add(createSession(encoderPath)) : null;
 
             UnetNames = UnetInputs.From(Unet);
+            var extra = Unet.InputNames.Except([UnetNames.Sample, UnetNames.Timestep, UnetNames.EncoderHiddenStates]).ToArray();
+            if (extra.Length > 0)
+                throw new InvalidDataException($"unet/model.onnx also takes {string.Join(", ", extra)} (an SDXL, LCM-distilled or ControlNet UNet); " +
+                    "the hub runs Stable Diffusion 1.x/2.x UNets (sample, timestep, encoder_hidden_states).");
             var sampleShape = Unet.InputMetadata[UnetNames.Sample].Dimensions;
             LatentChannels = sampleShape.Length == 4 && sampleShape[1] > 0 ? sampleShape[1]
                 : (int)(Number(unet, "in_channels") ?? Number(vae, "latent_channels") ?? 4);
