@@ -107,9 +107,10 @@ public sealed class PullApiTests
         using var factory = Service(bed);
         using var client = factory.CreateClient();
         var job = (await (await client.PostAsJsonAsync("/v1/models/pulls", new ModelPullRequest("local/shapes-chat"), Json, Ct)).Content.ReadFromJsonAsync<PullJobInfo>(Json, Ct))!;
-        var running = await WaitAsync(client, job.Id, j => j.Files.Any(f => f is { Status: PullFileStatus.Downloading, Done: > 0 }));
+        // Running, with bytes arrived and a rate (measured over at least 50 ms).
+        var running = await WaitAsync(client, job.Id, j => j.BytesPerSecond > 0 && j.Files.Any(f => f is { Status: PullFileStatus.Downloading, Done: > 0 }));
         Assert.Equal(PullStatus.Running, running.Status);
-        Assert.True(running.BytesPerSecond > 0);
+        Assert.NotNull(running.EtaSeconds);
         var cancelled = (await (await client.DeleteAsync($"/v1/models/pulls/{job.Id}", Ct)).Content.ReadFromJsonAsync<PullJobInfo>(Json, Ct))!;
         Assert.Equal(PullStatus.Cancelled, cancelled.Status);
         Assert.False(Directory.Exists(Path.Combine(bed.ModelsRoot, ModelPuller.StagingFolder, "shapes-chat")));
