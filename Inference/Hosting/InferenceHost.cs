@@ -32,6 +32,7 @@ public static class InferenceHost
         services.AddEmbeddingEngine();
         services.AddModelHub();
         services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Cli.BenchCommand>();
+        services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Gateway.GatewayCommand>();
         return services;
     }
 
