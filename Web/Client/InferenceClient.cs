@@ -22,6 +22,9 @@ public sealed class InferenceClientOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(5);
 }
 
+/// <summary>What the Home page can ask of a model.</summary>
+public enum ModelAction { Load, Unload, Pin, Unpin }
+
 /// <summary>The inference service could not be reached (connection refused, DNS, timeout, dropped connection).</summary>
 public sealed class InferenceUnavailableException(string baseUrl, string reason, Exception? inner = null)
     : Exception($"The inference service at {baseUrl} is unreachable: {reason}", inner)
@@ -94,6 +97,10 @@ public sealed class InferenceClient(HttpClient http, Microsoft.Extensions.Option
     /// <summary>DELETE /v1/models/{id}: delete an installed model's folder.</summary>
     public Task<ModelDeleted> DeleteModelAsync(string id, CancellationToken ct = default) =>
         SendJsonAsync<ModelDeleted>(() => new HttpRequestMessage(HttpMethod.Delete, $"v1/models/{Uri.EscapeDataString(id)}"), ct);
+
+    /// <summary>POST /v1/models/{id}/{action}: "load", "unload", "pin" (loads too) or "unpin"; the model's entry afterwards.</summary>
+    public Task<ModelInfo> ManageModelAsync(string id, ModelAction action, CancellationToken ct = default) =>
+        SendJsonAsync<ModelInfo>(() => new HttpRequestMessage(HttpMethod.Post, $"v1/models/{Uri.EscapeDataString(id)}/{action.ToString().ToLowerInvariant()}"), ct);
 
     public Task<SchedulerList> ListSchedulersAsync(CancellationToken ct = default) =>
         GetAsync<SchedulerList>("v1/schedulers", ct);
