@@ -71,13 +71,6 @@ public static class CoreEndpoints
             : TypedResults.Ok(Info(model, loaded, sessions));
     }
 
-<<<<<<< HEAD
-    private static ModelInfo Info(ModelDescriptor m, LoadedModels loaded) => new(
-        m.Id, "model", CreatedOf(m.Directory), "local", m.Kind,
-        m.IsValid ? ModelStatus.Ready : ModelStatus.Error, loaded.IsLoaded(m.Id), m.Directory, m.Files, m.Error,
-        m.Variants?.Select(OnnxVariants.Name).ToList(), m.Variants is { Count: > 0 } ? OnnxVariants.Name(m.Variant) : null,
-        Hub.ModelPuller.DiskUsage(m.Directory), Hub.PullManifest.Read(m.Directory) is { } pulled ? $"{pulled.Repo}@{pulled.Commit}" : null);
-=======
     internal static ModelInfo Info(ModelDescriptor m, LoadedModels loaded, OrtSessionFactory sessions)
     {
         var state = loaded.StateOf(m.Id);
@@ -89,9 +82,9 @@ public static class CoreEndpoints
             m.Id, "model", CreatedOf(m.Directory), "local", m.Kind,
             m.IsValid ? ModelStatus.Ready : ModelStatus.Error, state is not null, m.Directory, m.Files, m.Error,
             m.Variants?.Select(OnnxVariants.Name).ToList(), m.Variants is { Count: > 0 } ? OnnxVariants.Name(m.Variant) : null,
-            provider, load);
+            provider, load, Hub.ModelPuller.DiskUsage(m.Directory),
+            Hub.PullManifest.Read(m.Directory) is { } pulled ? $"{pulled.Repo}@{pulled.Commit}" : null);
     }
->>>>>>> main
 
     private static long CreatedOf(string dir)
     {

@@ -45,11 +45,8 @@ public static class InferenceHost
         builder.UseUrlsUnlessConfigured(DefaultUrl);
         builder.Services.AddInferenceCore(builder.Configuration);
         builder.Services.AddHostedService<IdleUnloader>();
-<<<<<<< HEAD
         builder.Services.AddHostedService<PullResumer>();
-=======
         builder.Services.AddHostedService<Preloader>();
->>>>>>> main
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => HubJson.Apply(o.SerializerOptions));
@@ -73,11 +70,8 @@ public static class InferenceHost
         // Every /v1 route (the engines' too) is rate limited per client.
         var api = app.MapGroup("").RequireRateLimiting(ServiceLimits.ApiPolicy);
         api.MapModelEndpoints();
-<<<<<<< HEAD
         api.MapPullEndpoints();
-=======
         api.MapModelManagement();
->>>>>>> main
         api.MapClipEndpoints();
         api.MapVlmEndpoints();
         api.MapDiffusionEndpoints();
