@@ -9,7 +9,8 @@ public enum ModelStatus { Ready, Error }
 /// <summary>
 /// One entry of GET /v1/models: the OpenAI fields (id, object, created, owned_by) plus the hub's own: kind, status,
 /// files, the ONNX variants the folder holds in full (fp32, fp16, q8, q4, ...) and the one it runs, the execution provider
-/// it runs on ("cuda", "cpu", ...: where it loaded, or where it will load when it is not in memory) and, when loaded, how.
+/// it runs on ("cuda", "cpu", ...: where it loaded, or where it will load when it is not in memory) and, when loaded, how;
+/// its size on disk (<c>bytes</c>) and, for a pulled model, the repository and commit it came from (<c>source</c>, "owner/name@commit").
 /// </summary>
 public sealed record ModelInfo(
     string Id,
@@ -25,7 +26,9 @@ public sealed record ModelInfo(
     IReadOnlyList<string>? Variants = null,
     string? Variant = null,
     string? ExecutionProvider = null,
-    ModelLoadInfo? Load = null);
+    ModelLoadInfo? Load = null,
+    long? Bytes = null,
+    string? Source = null);
 
 /// <summary>A model in memory: when it loaded, how long loading and the warm-up run took, its sessions' providers, whether it is pinned.</summary>
 public sealed record ModelLoadInfo(DateTimeOffset LoadedAt, double LoadMs, double? WarmUpMs, IReadOnlyList<string> ExecutionProviders, bool Pinned);

@@ -82,7 +82,8 @@ public static class CoreEndpoints
             m.Id, "model", CreatedOf(m.Directory), "local", m.Kind,
             m.IsValid ? ModelStatus.Ready : ModelStatus.Error, state is not null, m.Directory, m.Files, m.Error,
             m.Variants?.Select(OnnxVariants.Name).ToList(), m.Variants is { Count: > 0 } ? OnnxVariants.Name(m.Variant) : null,
-            provider, load);
+            provider, load, Hub.ModelPuller.DiskUsage(m.Directory),
+            Hub.PullManifest.Read(m.Directory) is { } pulled ? $"{pulled.Repo}@{pulled.Commit}" : null);
     }
 
     private static long CreatedOf(string dir)

@@ -45,6 +45,7 @@ public static class InferenceHost
         builder.UseUrlsUnlessConfigured(DefaultUrl);
         builder.Services.AddInferenceCore(builder.Configuration);
         builder.Services.AddHostedService<IdleUnloader>();
+        builder.Services.AddHostedService<PullResumer>();
         builder.Services.AddHostedService<Preloader>();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
@@ -71,6 +72,7 @@ public static class InferenceHost
         // Every /v1 route (the engines' too) is rate limited per client.
         var api = app.MapGroup("").RequireRateLimiting(ServiceLimits.ApiPolicy);
         api.MapModelEndpoints();
+        api.MapPullEndpoints();
         api.MapModelManagement();
         api.MapClipEndpoints();
         api.MapVlmEndpoints();

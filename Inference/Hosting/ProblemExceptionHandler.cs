@@ -20,6 +20,7 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
             JsonException e => Problem(StatusCodes.Status400BadRequest, "Malformed JSON", JsonDetail(e), JsonField(e)),
             QueueFullException e => Problem(StatusCodes.Status429TooManyRequests, "Too many requests", e.Message, null),
             ModelLoadException e => Problem(StatusCodes.Status503ServiceUnavailable, "Model unavailable", e.Message, "model"),
+            Hub.PullException e => Problem(e.HttpStatus, "Pull failed", e.Message, e.Kind is Hub.PullErrorKind.NotFound or Hub.PullErrorKind.Unauthorized or Hub.PullErrorKind.Unsupported ? "repo" : null),
             _ => null,
         };
         if (exception is OperationCanceledException && http.RequestAborted.IsCancellationRequested)

@@ -16,13 +16,16 @@ public static class HubModule
                 AutomaticDecompression = System.Net.DecompressionMethods.None,
                 ConnectTimeout = TimeSpan.FromSeconds(30),
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            });
+            })
+            // HubClient logs what matters (retries, failures); four lines per file request would drown a pull of many files.
+            .RemoveAllLoggers();
         services.AddSingleton<ModelPuller>();
         services.AddSingleton<Cli.ICliCommand, PullCommand>();
         services.AddSingleton<Cli.ICliCommand, ModelsListCommand>();
         services.AddSingleton<Cli.ICliCommand, ModelInfoCommand>();
         services.AddSingleton<Cli.ICliCommand, ModelRemoveCommand>();
         services.AddSingleton<Cli.ICliCommand, ServeHubCommand>();
+        services.AddSingleton<Cli.ICliCommand, PullBenchCommand>();
         return services;
     }
 }

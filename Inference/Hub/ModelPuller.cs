@@ -52,6 +52,8 @@ public sealed class ModelPuller(HubClient hub, ModelRegistry registry, LoadedMod
             _active[key] = job;
             _jobs[job.Id] = job;
             job.Completion = Task.Run(() => RunAsync(job, key));
+            // A job nobody awaits (started through the API) must not leave an unobserved exception behind.
+            _ = job.Completion.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             Prune();
             return job;
         }
@@ -393,8 +395,12 @@ public sealed class ModelPuller(HubClient hub, ModelRegistry registry, LoadedMod
     public void Dispose()
     {
         _shutdown.Cancel();
+        // Let the running pulls write out what they have (their partial files and state stay for the next start).
+        var running = _active.Values.Select(j => j.Completion).ToArray();
+        try { Task.WaitAll(running, TimeSpan.FromSeconds(10)); }
+        catch (AggregateException) { }
         _shutdown.Dispose();
-        _slots.Dispose();
+        // _slots is not disposed: a pull that outlived the wait above still releases it.
     }
 
     private sealed record PullState(ModelPullRequest Request);

@@ -74,6 +74,30 @@ public sealed class InferenceClient(HttpClient http, Microsoft.Extensions.Option
         throw new System.Diagnostics.UnreachableException();
     }
 
+    /// <summary>GET /v1/models/pulls/preview: the files and sizes a pull would fetch (the service asks the hub, so no short read timeout).</summary>
+    public Task<PullPreview> PreviewPullAsync(ModelPullRequest request, CancellationToken ct = default)
+    {
+        var query = $"repo={Uri.EscapeDataString(request.Repo)}"
+            + (request.Variant is { } v ? $"&variant={Uri.EscapeDataString(v)}" : "")
+            + (request.Kind is { } k ? $"&kind={Uri.EscapeDataString(k)}" : "")
+            + (request.Name is { } n ? $"&name={Uri.EscapeDataString(n)}" : "");
+        return SendJsonAsync<PullPreview>(() => new HttpRequestMessage(HttpMethod.Get, "v1/models/pulls/preview?" + query), ct);
+    }
+
+    public Task<PullJobInfo> StartPullAsync(ModelPullRequest request, CancellationToken ct = default) =>
+        PostJsonAsync<ModelPullRequest, PullJobInfo>("v1/models/pulls", request, ct);
+
+    public Task<PullJobList> ListPullsAsync(CancellationToken ct = default) =>
+        GetAsync<PullJobList>("v1/models/pulls", ct);
+
+    /// <summary>DELETE /v1/models/pulls/{id}: cancel a pull (the service deletes its partial files).</summary>
+    public Task<PullJobInfo> CancelPullAsync(string id, CancellationToken ct = default) =>
+        SendJsonAsync<PullJobInfo>(() => new HttpRequestMessage(HttpMethod.Delete, $"v1/models/pulls/{Uri.EscapeDataString(id)}"), ct);
+
+    /// <summary>DELETE /v1/models/{id}: delete an installed model's folder.</summary>
+    public Task<ModelDeleted> DeleteModelAsync(string id, CancellationToken ct = default) =>
+        SendJsonAsync<ModelDeleted>(() => new HttpRequestMessage(HttpMethod.Delete, $"v1/models/{Uri.EscapeDataString(id)}"), ct);
+
     /// <summary>POST /v1/models/{id}/{action}: "load", "unload", "pin" (loads too) or "unpin"; the model's entry afterwards.</summary>
     public Task<ModelInfo> ManageModelAsync(string id, ModelAction action, CancellationToken ct = default) =>
         SendJsonAsync<ModelInfo>(() => new HttpRequestMessage(HttpMethod.Post, $"v1/models/{Uri.EscapeDataString(id)}/{action.ToString().ToLowerInvariant()}"), ct);
