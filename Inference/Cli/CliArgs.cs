@@ -35,6 +35,9 @@ public sealed class CliArgs
 
     private static bool IsOption(string s) => s.Length > 2 && s.StartsWith("--", StringComparison.Ordinal) && !char.IsDigit(s[2]) && s[2] != '.';
 
+    /// <summary>The names of the options given with a value.</summary>
+    public IEnumerable<string> OptionNames => _options.Keys;
+
     public string? Get(string name) => _options.TryGetValue(name, out var v) ? v[^1] : null;
 
     public IReadOnlyList<string> GetAll(string name) => _options.TryGetValue(name, out var v) ? v : [];

@@ -8,7 +8,8 @@ public enum ModelStatus { Ready, Error }
 
 /// <summary>
 /// One entry of GET /v1/models: the OpenAI fields (id, object, created, owned_by) plus the hub's own: kind, status,
-/// files, the ONNX variants the folder holds in full (fp32, fp16, q8, q4, ...) and the one it runs.
+/// files, the ONNX variants the folder holds in full (fp32, fp16, q8, q4, ...) and the one it runs, the execution provider
+/// it runs on ("cuda", "cpu", ...: where it loaded, or where it will load when it is not in memory) and, when loaded, how.
 /// </summary>
 public sealed record ModelInfo(
     string Id,
@@ -22,7 +23,12 @@ public sealed record ModelInfo(
     IReadOnlyList<string> Files,
     string? Error,
     IReadOnlyList<string>? Variants = null,
-    string? Variant = null);
+    string? Variant = null,
+    string? ExecutionProvider = null,
+    ModelLoadInfo? Load = null);
+
+/// <summary>A model in memory: when it loaded, how long loading and the warm-up run took, its sessions' providers, whether it is pinned.</summary>
+public sealed record ModelLoadInfo(DateTimeOffset LoadedAt, double LoadMs, double? WarmUpMs, IReadOnlyList<string> ExecutionProviders, bool Pinned);
 
 public sealed record ModelList(string Object, IReadOnlyList<ModelInfo> Data);
 

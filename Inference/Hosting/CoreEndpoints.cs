@@ -57,24 +57,33 @@ public static class CoreEndpoints
         return new ReadinessReport(ok ? "ready" : "not_ready", registry.Roots, checks);
     }
 
-    internal static Ok<ModelList> ListModels(ModelRegistry registry, LoadedModels loaded)
+    internal static Ok<ModelList> ListModels(ModelRegistry registry, LoadedModels loaded, OrtSessionFactory sessions)
     {
         registry.Refresh(ModelsRefreshInterval);
-        return TypedResults.Ok(new ModelList("list", registry.Models.Select(m => Info(m, loaded)).ToList()));
+        return TypedResults.Ok(new ModelList("list", registry.Models.Select(m => Info(m, loaded, sessions)).ToList()));
     }
 
-    internal static Results<Ok<ModelInfo>, ProblemHttpResult> GetModel(string id, ModelRegistry registry, LoadedModels loaded)
+    internal static Results<Ok<ModelInfo>, ProblemHttpResult> GetModel(string id, ModelRegistry registry, LoadedModels loaded, OrtSessionFactory sessions)
     {
         var model = registry.Find(id);
         return model is null
             ? TypedResults.Problem($"Unknown model '{id}'. GET /v1/models lists the installed ones.", statusCode: 404, title: "Model not found")
-            : TypedResults.Ok(Info(model, loaded));
+            : TypedResults.Ok(Info(model, loaded, sessions));
     }
 
-    private static ModelInfo Info(ModelDescriptor m, LoadedModels loaded) => new(
-        m.Id, "model", CreatedOf(m.Directory), "local", m.Kind,
-        m.IsValid ? ModelStatus.Ready : ModelStatus.Error, loaded.IsLoaded(m.Id), m.Directory, m.Files, m.Error,
-        m.Variants?.Select(OnnxVariants.Name).ToList(), m.Variants is { Count: > 0 } ? OnnxVariants.Name(m.Variant) : null);
+    internal static ModelInfo Info(ModelDescriptor m, LoadedModels loaded, OrtSessionFactory sessions)
+    {
+        var state = loaded.StateOf(m.Id);
+        var load = state is null ? null : new ModelLoadInfo(state.LoadedAt, Math.Round(state.LoadTime.TotalMilliseconds, 1),
+            state.WarmUpTime is { } w ? Math.Round(w.TotalMilliseconds, 1) : null, state.Providers, state.Pinned);
+        // Loaded: the provider its sessions got (the first, when one graph fell back); not loaded: the one it will load on.
+        var provider = state is { Providers.Count: > 0 } ? state.Providers[0] : sessions.ProviderFor(m.Id);
+        return new(
+            m.Id, "model", CreatedOf(m.Directory), "local", m.Kind,
+            m.IsValid ? ModelStatus.Ready : ModelStatus.Error, state is not null, m.Directory, m.Files, m.Error,
+            m.Variants?.Select(OnnxVariants.Name).ToList(), m.Variants is { Count: > 0 } ? OnnxVariants.Name(m.Variant) : null,
+            provider, load);
+    }
 
     private static long CreatedOf(string dir)
     {

@@ -32,6 +32,7 @@ public static class InferenceHost
         services.AddEmbeddingEngine();
         services.AddModelHub();
         services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Cli.BenchCommand>();
+        services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Gateway.GatewayCommand>();
         return services;
     }
 
@@ -44,6 +45,7 @@ public static class InferenceHost
         builder.UseUrlsUnlessConfigured(DefaultUrl);
         builder.Services.AddInferenceCore(builder.Configuration);
         builder.Services.AddHostedService<IdleUnloader>();
+        builder.Services.AddHostedService<Preloader>();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => HubJson.Apply(o.SerializerOptions));
@@ -67,6 +69,7 @@ public static class InferenceHost
         // Every /v1 route (the engines' too) is rate limited per client.
         var api = app.MapGroup("").RequireRateLimiting(ServiceLimits.ApiPolicy);
         api.MapModelEndpoints();
+        api.MapModelManagement();
         api.MapClipEndpoints();
         api.MapVlmEndpoints();
         api.MapDiffusionEndpoints();

@@ -296,7 +296,7 @@ public sealed class ModelPuller(HubClient hub, ModelRegistry registry, LoadedMod
         if (_active.ContainsKey(Path.Combine(root, model.Id)))
             throw new PullException(PullErrorKind.Conflict, $"Model '{model.Id}' is being pulled; cancel the pull first.");
         var bytes = DiskUsage(model.Directory);
-        loaded.Unload(model.Id);
+        loaded.Forget(model.Id);
         var trash = Path.Combine(root, $".deleting-{model.Id}-{Guid.NewGuid():N}");
         Directory.Move(model.Directory, trash);
         TryDelete(trash);

@@ -10,8 +10,13 @@ namespace MultimodalHub.Inference.Runtime;
 /// <see cref="InferenceOptions.IdleUnload"/> are disposed by <see cref="IdleUnloader"/>. Thread-safe: ONNX Runtime
 /// sessions may be run concurrently, so one loaded model serves every request.
 /// </summary>
-public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics metrics, ILogger<LoadedModels> log) : IDisposable
+/// <param name="sessions">When given, the sessions a load creates use the model's runtime settings and their providers are recorded.</param>
+/// <param name="warmUps">The engines' warm-up runs, one per model type, run after each load when the model's WarmUp setting is on.</param>
+public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics metrics, ILogger<LoadedModels> log, OrtSessionFactory? sessions = null,
+    IEnumerable<IWarmUp>? warmUps = null) : IDisposable
 {
+    private readonly IReadOnlyList<IWarmUp> _warmUps = warmUps?.ToList() ?? [];
+
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, (DateTimeOffset At, ModelLoadException Error)> _failures = new(StringComparer.OrdinalIgnoreCase);
     private readonly TimeProvider _clock = TimeProvider.System;
@@ -22,6 +27,13 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
     public bool IsLoaded(string modelId) =>
         _entries.TryGetValue(modelId, out var e) && e.Loaded;
 
+    /// <summary>How a loaded model was loaded (when, how long, on which providers, pinned), or null when it is not in memory.</summary>
+    public LoadedModelState? StateOf(string modelId)
+    {
+        if (!_entries.TryGetValue(modelId, out var e) || !e.Loaded) return null;
+        lock (e) return e.Loading.Result.State with { Pinned = e.Pinned, ActiveLeases = e.Leases };
+    }
+
     /// <summary>Get the loaded model, loading it with <paramref name="load"/> on first use. Dispose the lease when done.</summary>
     public async Task<ModelLease<T>> AcquireAsync<T>(ModelDescriptor model, Func<ModelDescriptor, T> load, CancellationToken ct)
         where T : class, IDisposable
@@ -30,11 +42,11 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         {
             // A broken model is not reloaded on every request: its failure is repeated for a while, then the files are tried again.
             if (_failures.TryGetValue(model.Id, out var failed) && _clock.GetUtcNow() - failed.At < RetryFailedLoadAfter) throw failed.Error;
-            var entry = _entries.GetOrAdd(model.Id, _ => new Entry(() => Task.Run(() => (IDisposable)Load(model, load))));
+            var entry = _entries.GetOrAdd(model.Id, _ => new Entry(() => Task.Run(() => Load(model, load))));
             IDisposable value;
             try
             {
-                value = await entry.Loading.WaitAsync(ct);
+                value = (await entry.Loading.WaitAsync(ct)).Value;
             }
             catch (Exception)
             {
@@ -55,17 +67,28 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         }
     }
 
-    private T Load<T>(ModelDescriptor model, Func<ModelDescriptor, T> load)
+    private Loaded Load<T>(ModelDescriptor model, Func<ModelDescriptor, T> load) where T : class, IDisposable
     {
         var sw = Stopwatch.StartNew();
         log.LogInformation("Loading model {ModelId} ({Kind})", model.Id, model.Kind);
         try
         {
-            var value = load(model);
+            T value;
+            IReadOnlyList<string> providers;
+            TimeSpan loadTime;
+            TimeSpan? warmUpTime;
+            using (var scope = sessions?.BeginModel(model.Id))
+            {
+                value = load(model);
+                loadTime = sw.Elapsed;
+                warmUpTime = WarmUp(model, value);
+                providers = scope?.Providers ?? [];
+            }
             _failures.TryRemove(model.Id, out _);
-            metrics.ModelLoaded(model.Id, model.Kind, sw.Elapsed);
-            log.LogInformation("Loaded model {ModelId} in {ElapsedMs} ms", model.Id, sw.ElapsedMilliseconds);
-            return value;
+            metrics.ModelLoaded(model.Id, model.Kind, loadTime);
+            log.LogInformation("Loaded model {ModelId} in {ElapsedMs} ms on {Providers} (warm-up {WarmUpMs} ms)", model.Id,
+                (long)loadTime.TotalMilliseconds, string.Join("+", providers), warmUpTime is { } w ? (long)w.TotalMilliseconds : null);
+            return new Loaded(value, new LoadedModelState(_clock.GetUtcNow(), loadTime, warmUpTime, providers, false, 0));
         }
         catch (Exception e)
         {
@@ -80,6 +103,25 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         }
     }
 
+    /// <summary>The engine's warm-up run, when the model's settings ask for one; a failed warm-up is logged and the model stays loaded.</summary>
+    private TimeSpan? WarmUp(ModelDescriptor model, object value)
+    {
+        if (!options.Value.RuntimeFor(model.Id).WarmUp) return null;
+        var warmUp = _warmUps.FirstOrDefault(w => w.ModelType.IsInstanceOfType(value));
+        if (warmUp is null) return null;
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            warmUp.Run(value, CancellationToken.None);
+            return sw.Elapsed;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            log.LogWarning(e, "The warm-up run of model {ModelId} failed; the model stays loaded and its first request does the first-run work", model.Id);
+            return null;
+        }
+    }
+
     private void Release(Entry entry)
     {
         bool dispose;
@@ -87,13 +129,13 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         {
             entry.Leases--;
             entry.LastUsed = _clock.GetUtcNow();
-            // Unloaded (Unload) while this lease was out: the last lease disposes it.
+            // Forgotten (Forget) while this lease was out: the last lease disposes it.
             dispose = entry.Disposed && entry.Leases == 0;
         }
-        if (dispose) entry.Loading.Result.Dispose();
+        if (dispose) entry.Loading.Result.Value.Dispose();
     }
 
-    /// <summary>Dispose the models idle for longer than the configured time; returns how many.</summary>
+    /// <summary>Dispose the models idle for longer than the configured time (pinned ones stay); returns how many.</summary>
     public int UnloadIdle()
     {
         var idle = options.Value.IdleUnload;
@@ -102,26 +144,55 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         var count = 0;
         foreach (var (id, entry) in _entries)
         {
-            if (!entry.Loaded) continue;
-            lock (entry)
-            {
-                if (entry.Leases > 0 || now - entry.LastUsed < idle) continue;
-                entry.Disposed = true;
-            }
-            _entries.TryRemove(new KeyValuePair<string, Entry>(id, entry));
-            entry.Loading.Result.Dispose();
-            metrics.ModelUnloaded(id);
+            if (TryUnload(id, entry, e => !e.Pinned && now - e.LastUsed >= idle) != UnloadResult.Unloaded) continue;
             log.LogInformation("Unloaded model {ModelId} after {Idle} idle", id, idle);
             count++;
         }
         return count;
     }
 
+    /// <summary>Unload one model now (also a pinned one), unless a request is using it.</summary>
+    public UnloadResult Unload(string modelId)
+    {
+        if (!_entries.TryGetValue(modelId, out var entry)) return UnloadResult.NotLoaded;
+        var result = TryUnload(modelId, entry, _ => true);
+        if (result == UnloadResult.Unloaded) log.LogInformation("Unloaded model {ModelId} on request", modelId);
+        return result;
+    }
+
+    /// <summary>Keep a loaded model in memory however long it is idle (true), or let it be unloaded when idle again (false). False when it is not loaded.</summary>
+    public bool Pin(string modelId, bool pinned)
+    {
+        if (!_entries.TryGetValue(modelId, out var entry) || !entry.Loaded) return false;
+        lock (entry)
+        {
+            if (entry.Disposed) return false;
+            entry.Pinned = pinned;
+        }
+        return true;
+    }
+
+    private UnloadResult TryUnload(string id, Entry entry, Func<Entry, bool> when)
+    {
+        if (!entry.Loaded) return UnloadResult.NotLoaded;
+        lock (entry)
+        {
+            if (entry.Disposed) return UnloadResult.NotLoaded;
+            if (entry.Leases > 0) return UnloadResult.InUse;
+            if (!when(entry)) return UnloadResult.Kept;
+            entry.Disposed = true;
+        }
+        _entries.TryRemove(new KeyValuePair<string, Entry>(id, entry));
+        entry.Loading.Result.Value.Dispose();
+        metrics.ModelUnloaded(id);
+        return UnloadResult.Unloaded;
+    }
+
     /// <summary>
     /// Forget a model (it is being deleted): later requests load it afresh; a loaded instance is disposed once no request
     /// holds it (at once when none does, else by the idle unloader). Returns whether it was loaded.
     /// </summary>
-    public bool Unload(string modelId)
+    public bool Forget(string modelId)
     {
         _failures.TryRemove(modelId, out _);
         if (!_entries.TryRemove(modelId, out var entry)) return false;
@@ -133,7 +204,7 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         }
         if (dispose)
         {
-            entry.Loading.Result.Dispose();
+            entry.Loading.Result.Value.Dispose();
             metrics.ModelUnloaded(modelId);
         }
         log.LogInformation("Unloaded model {ModelId} (removed)", modelId);
@@ -143,22 +214,31 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
     public void Dispose()
     {
         foreach (var entry in _entries.Values)
-            if (entry.Loaded) entry.Loading.Result.Dispose();
+            if (entry.Loaded) entry.Loading.Result.Value.Dispose();
         _entries.Clear();
     }
 
-    private sealed class Entry(Func<Task<IDisposable>> startLoading)
+    private sealed record Loaded(IDisposable Value, LoadedModelState State);
+
+    private sealed class Entry(Func<Task<Loaded>> startLoading)
     {
         // Started on first use, so only the entry that won GetOrAdd loads: ConcurrentDictionary may run the value
         // factory for racing callers too, and a load started there would build sessions nobody ever disposes.
-        private readonly Lazy<Task<IDisposable>> _loading = new(startLoading);
-        public Task<IDisposable> Loading => _loading.Value;
+        private readonly Lazy<Task<Loaded>> _loading = new(startLoading);
+        public Task<Loaded> Loading => _loading.Value;
         public bool Loaded => _loading.IsValueCreated && _loading.Value.IsCompletedSuccessfully;
         public int Leases;
         public DateTimeOffset LastUsed;
         public bool Disposed;
+        public bool Pinned;
     }
 }
+
+/// <summary>What <see cref="LoadedModels.Unload"/> did.</summary>
+public enum UnloadResult { Unloaded, NotLoaded, InUse, Kept }
+
+/// <summary>A model in memory: when it finished loading, how long the load (and its warm-up run) took, the providers its sessions run on.</summary>
+public sealed record LoadedModelState(DateTimeOffset LoadedAt, TimeSpan LoadTime, TimeSpan? WarmUpTime, IReadOnlyList<string> Providers, bool Pinned, int ActiveLeases);
 
 /// <summary>A loaded model held for one use.</summary>
 public sealed class ModelLease<T>(T value, Action release) : IDisposable where T : class

@@ -152,10 +152,14 @@ public sealed class ModelRegistry
     private readonly Lock _scanLock = new();
     private volatile Snapshot? _snapshot;
 
-    public ModelRegistry(IOptions<InferenceOptions> options, IHostEnvironment env, ILogger<ModelRegistry> log)
+    private readonly OrtSessionFactory? _sessions;
+
+    /// <param name="sessions">Says which models run on a GPU provider, whose "auto" variant is then fp16 first; without it every model counts as CPU.</param>
+    public ModelRegistry(IOptions<InferenceOptions> options, IHostEnvironment env, ILogger<ModelRegistry> log, OrtSessionFactory? sessions = null)
     {
         _log = log;
         _options = options.Value;
+        _sessions = sessions;
         _roots = options.Value.EffectiveModelRoots
             .Select(r => Path.GetFullPath(Path.IsPathRooted(r) ? r : Path.Combine(env.ContentRootPath, r)))
             .ToArray();
@@ -224,7 +228,9 @@ public sealed class ModelRegistry
             foreach (var dir in dirs.Order(StringComparer.Ordinal))
             {
                 if (Path.GetFileName(dir).StartsWith('.')) continue;
-                var model = Describe(dir, _options.VariantChoiceFor(Path.GetFileName(dir)));
+                var id = Path.GetFileName(dir);
+                var onGpu = _sessions is not null && ExecutionProviders.IsGpu(_sessions.ProviderFor(id));
+                var model = Describe(dir, _options.VariantChoiceFor(id, onGpu));
                 if (models.Any(m => string.Equals(m.Id, model.Id, StringComparison.OrdinalIgnoreCase)))
                 {
                     _log.LogWarning("Model {ModelId} in {Directory} is shadowed by an earlier root", model.Id, dir);

@@ -46,4 +46,37 @@ public sealed class ComposeTests
         Assert.Equal("service_healthy", Map(Map(web, "depends_on"), "inference")["condition"].ToString());
         Assert.Equal("/models", Map(inference, "environment")["Inference__ModelRoots__0"].ToString());
     }
+
+    [Fact]
+    public void Scale_profile_puts_two_gpu_workers_behind_the_gateway_and_the_web_app_on_it()
+    {
+        var yaml = new YamlStream();
+        yaml.Load(new StringReader(File.ReadAllText(Path.Combine(Repo.Root, "compose.yaml"))));
+        var services = Map(yaml.Documents[0].RootNode, "services");
+        string[] scale = ["worker-1", "worker-2", "gateway", "web-scale"];
+        foreach (var name in scale)
+            Assert.Contains("scale", Seq(Map(services, name), "profiles"));
+        Assert.False(Map(services, "inference").Children.ContainsKey("profiles")); // the default services stay default
+
+        var gateway = Seq(Map(services, "gateway"), "command").ToList();
+        Assert.Equal("gateway", gateway[0]);
+        Assert.Equal(["http://worker-1:5081", "http://worker-2:5081"], gateway.Where((_, i) => i > 0 && gateway[i - 1] == "--worker"));
+        Assert.Equal("service_healthy", Map(Map(Map(services, "gateway"), "depends_on"), "worker-2")["condition"].ToString());
+        Assert.Contains("http://127.0.0.1:5082/readyz", Seq(Map(Map(services, "gateway"), "healthcheck"), "test"));
+
+        var web = Map(services, "web-scale");
+        Assert.Equal("http://gateway:5082", Map(web, "environment")["Inference__BaseUrl"].ToString());
+        Assert.Contains("127.0.0.1:5083:5080", Seq(web, "ports"));
+
+        // Each worker has its own GPU, and otherwise the same settings.
+        string DeviceOf(string name)
+        {
+            var devices = (YamlSequenceNode)Map(Map(Map(services, name), "deploy"), "resources")["reservations"]["devices"];
+            return Seq(devices.Children[0], "device_ids").Single();
+        }
+        Assert.Equal("0", DeviceOf("worker-1"));
+        Assert.Equal("1", DeviceOf("worker-2"));
+        Assert.Equal(Seq(Map(services, "worker-1"), "command"), Seq(Map(services, "worker-2"), "command"));
+        Assert.Equal("/models", Map(Map(services, "worker-2"), "environment")["Inference__ModelRoots__0"].ToString());
+    }
 }

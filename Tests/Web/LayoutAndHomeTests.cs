@@ -34,6 +34,9 @@ public sealed class LayoutAndHomeTests(InferenceFixture inference) : IClassFixtu
         var kinds = home.FindAll("[data-testid=model-row]").ToDictionary(r => r.GetAttribute("data-model")!, r => r.Children[1].TextContent.Trim());
         Assert.Equal(new Dictionary<string, string> { ["clip-shapes"] = "clip", ["sd-shapes"] = "diffusion", ["shapes-chat"] = "chat", ["shapes-vlm"] = "vlm" }, kinds);
         Assert.Equal("ready", home.Find("[data-testid=service-status]").TextContent.Trim());
+        // Each model's execution provider (CPU here unless a GPU answers) and ONNX variant.
+        var provider = File.Exists("/dev/nvidia0") ? "cuda" : "cpu";
+        Assert.All(home.FindAll("[data-testid=model-runs-on]"), cell => Assert.Equal($"{provider} · fp32", cell.TextContent.Trim()));
     }
 
     [Fact]

@@ -22,6 +22,9 @@ public sealed class InferenceClientOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(5);
 }
 
+/// <summary>What the Home page can ask of a model.</summary>
+public enum ModelAction { Load, Unload, Pin, Unpin }
+
 /// <summary>The inference service could not be reached (connection refused, DNS, timeout, dropped connection).</summary>
 public sealed class InferenceUnavailableException(string baseUrl, string reason, Exception? inner = null)
     : Exception($"The inference service at {baseUrl} is unreachable: {reason}", inner)
@@ -70,6 +73,10 @@ public sealed class InferenceClient(HttpClient http, Microsoft.Extensions.Option
         await ThrowProblemAsync(response, ct);
         throw new System.Diagnostics.UnreachableException();
     }
+
+    /// <summary>POST /v1/models/{id}/{action}: "load", "unload", "pin" (loads too) or "unpin"; the model's entry afterwards.</summary>
+    public Task<ModelInfo> ManageModelAsync(string id, ModelAction action, CancellationToken ct = default) =>
+        SendJsonAsync<ModelInfo>(() => new HttpRequestMessage(HttpMethod.Post, $"v1/models/{Uri.EscapeDataString(id)}/{action.ToString().ToLowerInvariant()}"), ct);
 
     public Task<SchedulerList> ListSchedulersAsync(CancellationToken ct = default) =>
         GetAsync<SchedulerList>("v1/schedulers", ct);

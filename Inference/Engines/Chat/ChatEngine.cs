@@ -57,7 +57,7 @@ public sealed class ChatEngine(ModelRegistry registry, LoadedModels models, OrtS
         if (job.Preset == ChatPreset.SelfConsistency && (k < 2 || k > _options.MaxChoices))
             throw new InvalidRequestException("self_consistency_samples", $"self_consistency_samples must be between 2 and {_options.MaxChoices}.");
         var descriptor = registry.Resolve(job.Model, ModelKind.Chat);
-        var lease = await models.AcquireAsync(descriptor, d => new ChatModel(d, sessions), ct);
+        var lease = await AcquireAsync(descriptor, ct);
         try
         {
             var model = lease.Value;
@@ -77,6 +77,10 @@ public sealed class ChatEngine(ModelRegistry registry, LoadedModels models, OrtS
             throw;
         }
     }
+
+    /// <summary>The loaded model for a descriptor (loads it on first use).</summary>
+    public Task<ModelLease<ChatModel>> AcquireAsync(ModelDescriptor descriptor, CancellationToken ct) =>
+        models.AcquireAsync(descriptor, d => new ChatModel(d, sessions), ct);
 
     private static ChatRunOptions RunOptions(ChatModel model, SamplingOptions sampling, ChatOutputRequest? output)
     {

@@ -9,6 +9,7 @@ public static class ChatModule
     {
         services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section);
         services.AddSingleton<ChatEngine>();
+        services.AddSingleton<MultimodalHub.Inference.Runtime.IWarmUp, ChatWarmUp>();
         services.AddSingleton<ICliCommand, ChatCommand>();
         return services;
     }

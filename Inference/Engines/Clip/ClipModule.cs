@@ -7,6 +7,7 @@ public static class ClipModule
     {
         services.AddOptions<ClipOptions>().BindConfiguration(ClipOptions.Section);
         services.AddSingleton<ClipEngine>();
+        services.AddSingleton<MultimodalHub.Inference.Runtime.IWarmUp, ClipWarmUp>();
         services.AddSingleton<Cli.ICliCommand, ClipCommand>();
         return services;
     }

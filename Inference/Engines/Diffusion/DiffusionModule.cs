@@ -9,6 +9,7 @@ public static class DiffusionModule
     {
         services.AddOptions<DiffusionOptions>().BindConfiguration(DiffusionOptions.Section);
         services.AddSingleton<DiffusionService>();
+        services.AddSingleton<MultimodalHub.Inference.Runtime.IWarmUp, DiffusionWarmUp>();
         services.AddSingleton<ImageJobs>();
         services.AddHostedService(sp => sp.GetRequiredService<ImageJobs>());
         services.AddSingleton<ICliCommand, ImagineCommand>();

@@ -7,6 +7,7 @@ public static class EmbeddingModule
     {
         services.AddOptions<EmbeddingOptions>().BindConfiguration(EmbeddingOptions.Section);
         services.AddSingleton<EmbeddingEngine>();
+        services.AddSingleton<MultimodalHub.Inference.Runtime.IWarmUp, EmbeddingWarmUp>();
         services.AddSingleton<Cli.ICliCommand, ImportNuGetCommand>();
         return services;
     }

@@ -54,6 +54,10 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
 
     public VlmOptions Options => _options;
 
+    /// <summary>The loaded model for a descriptor (loads it on first use).</summary>
+    public Task<ModelLease<VlmModel>> AcquireAsync(ModelDescriptor descriptor, CancellationToken ct) =>
+        models.AcquireAsync(descriptor, d => new VlmModel(d, sessions.Create, _options.ConversationCacheSize, _options.FeatureCacheSize), ct);
+
     public async Task<PreparedVlm> PrepareAsync(VlmJob job, CancellationToken ct)
     {
         if (job.NumBeams < 1 || job.NumBeams > _options.MaxBeams) throw new InvalidRequestException("num_beams", $"num_beams must be between 1 and {_options.MaxBeams}.");
@@ -61,7 +65,7 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
             throw new InvalidRequestException("length_penalty", "length_penalty must be between -10 and 10.");
         if (job.Messages.Count == 0) throw new InvalidRequestException("messages", "messages must not be empty.");
         var descriptor = registry.Resolve(job.Model, ModelKind.Vlm, job.ModelField);
-        var lease = await models.AcquireAsync(descriptor, d => new VlmModel(d, sessions.Create, _options.ConversationCacheSize, _options.FeatureCacheSize), ct);
+        var lease = await AcquireAsync(descriptor, ct);
         try
         {
             var model = lease.Value;

@@ -9,6 +9,7 @@ public static class VlmModule
     {
         services.AddOptions<VlmOptions>().BindConfiguration(VlmOptions.Section);
         services.AddSingleton<VlmEngine>();
+        services.AddSingleton<MultimodalHub.Inference.Runtime.IWarmUp, VlmWarmUp>();
         services.AddSingleton<ICliCommand, CaptionCommand>();
         services.AddSingleton<ICliCommand, AskCommand>();
         return services;

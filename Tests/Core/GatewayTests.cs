@@ -1,0 +1,241 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MultimodalHub.Tests.Support;
+
+namespace MultimodalHub.Tests.Core;
+
+/// <summary>Two real inference processes (`serve`) behind the real gateway process (`gateway --worker A --worker B`) on loopback ports.</summary>
+public sealed class GatewayCluster : IAsyncLifetime
+{
+    public static readonly TimeSpan StartWithin = TimeSpan.FromMinutes(3);
+
+    public int[] WorkerPorts { get; } = [ServiceProcess.FreePort(), ServiceProcess.FreePort()];
+    public ServiceProcess?[] Workers { get; } = new ServiceProcess?[2];
+    public ServiceProcess Gateway { get; private set; } = null!;
+    public Uri GatewayUrl { get; } = new($"http://127.0.0.1:{ServiceProcess.FreePort()}/");
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(2) };
+
+    public string WorkerName(int i) => $"http://127.0.0.1:{WorkerPorts[i]}";
+
+    public async ValueTask InitializeAsync()
+    {
+        Http.BaseAddress = GatewayUrl;
+        var ct = TestContext.Current.CancellationToken;
+        Gateway = new ServiceProcess(HubBinaries.Inference,
+            ["gateway", "--worker", WorkerName(0), "--worker", WorkerName(1), "--urls", GatewayUrl.ToString().TrimEnd('/'), "--Gateway:ProbeInterval", "00:00:00.300"],
+            new Dictionary<string, string>());
+        await Task.WhenAll(StartWorkerAsync(0, ct), StartWorkerAsync(1, ct));
+        await WaitUntilGatewaySeesAsync(0, ready: true, ct);
+        await WaitUntilGatewaySeesAsync(1, ready: true, ct);
+    }
+
+    public async Task StartWorkerAsync(int i, CancellationToken ct)
+    {
+        Workers[i]?.Dispose();
+        Workers[i] = new ServiceProcess(HubBinaries.Inference, ["serve", "--urls", WorkerName(i)], new Dictionary<string, string>
+        {
+            ["Inference__ModelRoots__0"] = Repo.Models,
+            ["Inference__IntraOpThreads"] = "1",
+            ["Limits__RequestsPerMinute"] = "0",
+            ["Queues__MaxQueued"] = "64",
+        });
+        await Workers[i]!.WaitForOkAsync(new Uri(WorkerName(i) + "/readyz"), StartWithin, ct);
+    }
+
+    public void KillWorker(int i)
+    {
+        Workers[i]?.Dispose();
+        Workers[i] = null;
+    }
+
+    /// <summary>Polls the gateway's worker list until worker i has the wanted readiness.</summary>
+    public async Task WaitUntilGatewaySeesAsync(int i, bool ready, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + StartWithin;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Gateway.HasExited) Assert.Fail("the gateway exited:\n" + Gateway.Log);
+            try
+            {
+                var workers = await Http.GetFromJsonAsync<JsonElement>("v1/gateway/workers", ct);
+                if (workers.EnumerateArray().Any(w => w.GetProperty("url").GetString() == WorkerName(i) && w.GetProperty("ready").GetBoolean() == ready))
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(200, ct);
+        }
+        Assert.Fail($"the gateway never saw worker {WorkerName(i)} {(ready ? "ready" : "down")}:\n{Gateway.Log}");
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        Gateway?.Dispose();
+        foreach (var w in Workers)
+            w?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+public sealed class GatewayTests(GatewayCluster cluster) : IClassFixture<GatewayCluster>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static object Chat(int tokens = 4) => new
+    {
+        model = "shapes-chat",
+        messages = new[] { new { role = "user", content = "what is red?" } },
+        max_tokens = tokens,
+    };
+
+    [Fact]
+    public async Task Requests_spread_over_both_workers_and_the_gateway_has_one_v1()
+    {
+        var served = new Dictionary<string, int>();
+        for (var i = 0; i < 12; i++)
+        {
+            using var response = await cluster.Http.PostAsJsonAsync("v1/chat/completions", Chat(), Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var worker = response.Headers.GetValues("X-Hub-Worker").Single();
+            served[worker] = served.GetValueOrDefault(worker) + 1;
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+            Assert.Equal("chat.completion", body.GetProperty("object").GetString());
+        }
+        Assert.Equal(new HashSet<string> { cluster.WorkerName(0), cluster.WorkerName(1) }, served.Keys.ToHashSet());
+        Assert.All(served.Values, n => Assert.InRange(n, 3, 9));
+
+        // Requests without a model go to a worker that has a model of the endpoint's kind.
+        using var embed = await cluster.Http.PostAsJsonAsync("v1/embeddings", new { input = "a red circle", model = "clip-shapes" }, Ct);
+        Assert.Equal(HttpStatusCode.OK, embed.StatusCode);
+
+        var models = await cluster.Http.GetFromJsonAsync<JsonElement>("v1/models", Ct);
+        var ids = models.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).ToList();
+        Assert.Contains("shapes-chat", ids);
+        Assert.Contains("sd-shapes", ids);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+
+        using var ready = await cluster.Http.GetAsync("readyz", Ct);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var metrics = await cluster.Http.GetStringAsync("metrics", Ct);
+        Assert.Contains($"gateway_requests_total{{worker=\"{cluster.WorkerName(0)}\",outcome=\"2xx\"}}", metrics);
+        Assert.Contains("gateway_worker_ready", metrics);
+    }
+
+    [Fact]
+    public async Task Unknown_models_and_bad_bodies_are_answered_clearly()
+    {
+        using var unknown = await cluster.Http.PostAsJsonAsync("v1/chat/completions", new { model = "no-such-model", messages = new[] { new { role = "user", content = "x" } } }, Ct);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("no-such-model", await unknown.Content.ReadAsStringAsync(Ct));
+
+        // Malformed JSON reaches a worker, whose 400 names the problem.
+        using var bad = await cluster.Http.PostAsync("v1/chat/completions", new StringContent("{\"model\": ", System.Text.Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("application/problem+json", bad.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Image_jobs_status_events_and_cancel_stay_with_the_worker_that_owns_them()
+    {
+        for (var i = 0; i < 4; i++)
+        {
+            using var submit = await cluster.Http.PostAsJsonAsync("v1/images/jobs", new { prompt = "a red circle", model = "sd-shapes", steps = 2 }, Ct);
+            Assert.Equal(HttpStatusCode.Accepted, submit.StatusCode);
+            var owner = submit.Headers.GetValues("X-Hub-Worker").Single();
+            var id = (await submit.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString();
+
+            using var status = await cluster.Http.GetAsync($"v1/images/jobs/{id}", Ct);
+            Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+            Assert.Equal(owner, status.Headers.GetValues("X-Hub-Worker").Single());
+
+            using var events = await cluster.Http.GetAsync($"v1/images/jobs/{id}/events", HttpCompletionOption.ResponseHeadersRead, Ct);
+            Assert.Equal(HttpStatusCode.OK, events.StatusCode);
+            Assert.Equal(owner, events.Headers.GetValues("X-Hub-Worker").Single());
+            var stream = await events.Content.ReadAsStringAsync(Ct);
+            Assert.Contains("event: completed", stream);
+
+            using var cancel = await cluster.Http.DeleteAsync($"v1/images/jobs/{id}", Ct);
+            Assert.True(cancel.IsSuccessStatusCode, $"DELETE answered {(int)cancel.StatusCode}");
+            Assert.Equal(owner, cancel.Headers.GetValues("X-Hub-Worker").Single());
+        }
+        using var unknown = await cluster.Http.GetAsync("v1/images/jobs/no-such-job", Ct);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_worker_killed_under_load_fails_only_its_requests_in_flight_and_gets_traffic_again_when_back()
+    {
+        const int Clients = 6;
+        var killedAt = DateTime.MaxValue;
+        var results = new System.Collections.Concurrent.ConcurrentBag<(DateTime Started, HttpStatusCode? Status, string? Worker, string Body)>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        async Task Client()
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var started = DateTime.UtcNow;
+                try
+                {
+                    using var response = await cluster.Http.PostAsJsonAsync("v1/chat/completions", Chat(16), stop.Token);
+                    var worker = response.Headers.TryGetValues("X-Hub-Worker", out var w) ? w.Single() : null;
+                    results.Add((started, response.StatusCode, worker, await response.Content.ReadAsStringAsync(stop.Token)));
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (HttpRequestException e)
+                {
+                    results.Add((started, null, null, e.Message));
+                }
+            }
+        }
+
+        var clients = Enumerable.Range(0, Clients).Select(_ => Task.Run(Client, Ct)).ToList();
+        // Under way on both (the first requests load the model), then worker 1 is killed.
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (DateTime.UtcNow < deadline && !(results.Count(r => r.Worker == cluster.WorkerName(1) && r.Status == HttpStatusCode.OK) >= 3
+                                                && results.Any(r => r.Worker == cluster.WorkerName(0) && r.Status == HttpStatusCode.OK)))
+            await Task.Delay(100, Ct);
+        Assert.Contains(results, r => r.Worker == cluster.WorkerName(1) && r.Status == HttpStatusCode.OK);
+        cluster.KillWorker(1);
+        killedAt = DateTime.UtcNow;
+        var before = results.Count;
+        deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (DateTime.UtcNow < deadline && results.Count < before + 30)
+            await Task.Delay(100, Ct);
+        await stop.CancelAsync();
+        await Task.WhenAll(clients);
+
+        var failed = results.Where(r => r.Status != HttpStatusCode.OK).ToList();
+        // Only requests already in flight when the worker died can fail (at most one per client), each with a 502 naming it.
+        Assert.InRange(failed.Count, 0, Clients);
+        Assert.All(failed, f =>
+        {
+            Assert.True(f.Started < killedAt, $"a request started after the kill failed: {f.Status} {f.Body}");
+            Assert.Equal(HttpStatusCode.BadGateway, f.Status);
+            Assert.Contains(cluster.WorkerName(1), f.Body);
+            Assert.Contains("not retried", f.Body);
+        });
+        var after = results.Where(r => r.Started > killedAt).ToList();
+        Assert.NotEmpty(after);
+        Assert.All(after, r => Assert.Equal((HttpStatusCode?)HttpStatusCode.OK, r.Status));
+        Assert.All(after, r => Assert.Equal(cluster.WorkerName(0), r.Worker));
+        await cluster.WaitUntilGatewaySeesAsync(1, ready: false, Ct);
+
+        // It comes back on the same address: the gateway finds it ready and sends it traffic again.
+        await cluster.StartWorkerAsync(1, Ct);
+        await cluster.WaitUntilGatewaySeesAsync(1, ready: true, Ct);
+        var workers = new HashSet<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var response = await cluster.Http.PostAsJsonAsync("v1/chat/completions", Chat(), Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            workers.Add(response.Headers.GetValues("X-Hub-Worker").Single());
+        }
+        Assert.Contains(cluster.WorkerName(1), workers);
+    }
+}
