@@ -34,6 +34,12 @@ public abstract record GenerationRequest
     /// <summary>Hub extension (as in vLLM and llama.cpp's server): keep generating past the model's end-of-sequence
     /// ids until max_tokens or a stop sequence.</summary>
     public bool? IgnoreEos { get; init; }
+    /// <summary>Hub extension (transformers' name): prompt-lookup speculative decoding with this many draft tokens per round (0 = off).</summary>
+    public int? PromptLookupNumTokens { get; init; }
+    /// <summary>Hub extension: draft-model speculative decoding with this installed chat model (same tokenizer).</summary>
+    public string? DraftModel { get; init; }
+    /// <summary>Hub extension (vLLM's name): draft tokens per round for draft_model (default 4).</summary>
+    public int? NumSpeculativeTokens { get; init; }
 }
 
 /// <summary>POST /v1/chat/completions body.</summary>
@@ -101,10 +107,10 @@ public sealed record AssistantMessage(string Role, string Content);
 
 public sealed record CompletionUsage(int PromptTokens, int CompletionTokens, int TotalTokens);
 
-/// <summary>Per-answer timings as Ollama reports them.</summary>
+/// <summary>Per-answer timings as Ollama reports them; with speculative decoding, the draft tokens proposed and accepted.</summary>
 public sealed record GenerationTimings(
     int PromptTokens, int GeneratedTokens, double PrefillMs, double DecodeMs, double DecodeTokensPerSecond,
-    double TimeToFirstTokenMs, double TotalMs, int CachedTokens = 0);
+    double TimeToFirstTokenMs, double TotalMs, int CachedTokens = 0, int? DraftTokens = null, int? AcceptedDraftTokens = null);
 
 /// <summary>Set when the conversation did not fit the context window and the oldest turns were dropped.</summary>
 public sealed record ContextNote(bool Trimmed, int DroppedMessages, int ContextWindow, string Message);

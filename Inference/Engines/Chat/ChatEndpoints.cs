@@ -90,12 +90,17 @@ public static class ChatEndpoints
             return await Respond(http, stream, id, created, prepared.Model.Id, null, request.StreamOptions, null,
                 () => vlm.EnterAsync(prepared, ct), async (slot, onDelta) => (await vlm.RunAsync(prepared, onDelta, ct, slot)).Summary, ct);
         }
-        using var job = await chat.PrepareAsync(new ChatJob(request.Model, messages, null, sampling, n, request.Preset ?? ChatPreset.None, request.SelfConsistencySamples, output), ct);
+        using var job = await chat.PrepareAsync(new ChatJob(request.Model, messages, null, sampling, n, request.Preset ?? ChatPreset.None, request.SelfConsistencySamples, output,
+            Speculation(request)), ct);
         var tokenizer = job.Model.Tokenizer;
         return await Respond(http, stream, id, created, job.Model.Id, job.Prompt.Context, request.StreamOptions,
             output is null ? null : entries => ChatLogprobShapes.Chat(tokenizer, entries),
             () => chat.EnterAsync(job, ct), (slot, onDelta) => chat.RunAsync(job, onDelta, ct, slot), ct);
     }
+
+    private static SpeculationRequest? Speculation(GenerationRequest r) =>
+        r.PromptLookupNumTokens is null && r.DraftModel is null && r.NumSpeculativeTokens is null ? null
+            : new SpeculationRequest(r.PromptLookupNumTokens, string.IsNullOrWhiteSpace(r.DraftModel) ? null : r.DraftModel, r.NumSpeculativeTokens);
 
     /// <summary>logprobs / top_logprobs of a chat request (OpenAI's limits: top_logprobs 0 to 20, only with logprobs true); null when not asked for.</summary>
     private static ChatOutputRequest? ChatOutput(ChatCompletionRequest request)
@@ -160,7 +165,7 @@ public static class ChatEndpoints
         var top = request.Logprobs;
         // A stream scores the prompt itself before the first chunk; a plain answer lets the engine do it in the same queue slot.
         var output = top is null && !scoreOnly ? null : new ChatOutputRequest(top, top is not null && echoing && !stream, scoreOnly);
-        using var job = await chat.PrepareAsync(new ChatJob(request.Model, null, request.Prompt, sampling, n, Output: output), ct);
+        using var job = await chat.PrepareAsync(new ChatJob(request.Model, null, request.Prompt, sampling, n, Output: output, Speculation: Speculation(request)), ct);
         var id = "cmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var model = job.Model.Id;

@@ -14,6 +14,15 @@ public sealed class ChatOptions
     /// <summary>Samples drawn by the self-consistency preset when the request does not say.</summary>
     public int SelfConsistencySamples { get; set; } = 5;
 
+    /// <summary>Prompt-lookup speculative decoding by default with this many draft tokens (0 = off; a request's prompt_lookup_num_tokens wins).</summary>
+    public int PromptLookupTokens { get; set; }
+
+    /// <summary>Draft model per chat model id (draft-model speculative decoding by default; a request's draft_model wins).</summary>
+    public Dictionary<string, string> DraftModels { get; set; } = [];
+
+    /// <summary>Draft tokens per round for a draft model when the request does not say.</summary>
+    public int SpeculativeTokens { get; set; } = 4;
+
     /// <summary>Context window override (0 = the model's max_position_embeddings).</summary>
     public int ContextWindow { get; set; }
 

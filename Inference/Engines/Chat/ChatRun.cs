@@ -2,8 +2,11 @@ using MultimodalHub.Inference.Runtime.Generation;
 
 namespace MultimodalHub.Inference.Engines.Chat;
 
-/// <summary>What a run adds to plain sampling: each token's logprob with this many alternatives; a constraint per choice (response_format).</summary>
-public sealed record ChatRunOptions(int? TopLogprobs = null, Func<ITokenConstraint>? NewConstraint = null);
+/// <summary>
+/// What a run adds to plain sampling: each token's logprob with this many alternatives; a constraint per choice
+/// (response_format); speculative decoding's draft source (one answer at a time) with DraftTokens per round.
+/// </summary>
+public sealed record ChatRunOptions(int? TopLogprobs = null, Func<ITokenConstraint>? NewConstraint = null, Func<IDraftSource>? NewDraft = null, int DraftTokens = 0);
 
 /// <summary>Generates n answers to one prompt as one batch through the shared KV-cache loop, decoding text as it streams.</summary>
 public static class ChatRun
@@ -28,6 +31,21 @@ public static class ChatRun
         var t = output.Timings;
         // Prompt tokens count once, not once per choice.
         return (choices, t with { PromptTokens = promptIds.Count });
+    }
+
+    /// <summary>One answer with speculative decoding (<see cref="SpeculativeLoop"/>): the same ids as <see cref="Run"/>, fewer decoder runs.</summary>
+    public static (GeneratedChoice Choice, LoopTimings Timings, SpeculationStats Stats) RunSpeculative(ChatModel model, IReadOnlyList<int> promptIds,
+        SamplingOptions options, Action<TextDelta> onDelta, ChatRunOptions run, CancellationToken ct)
+    {
+        var endIds = options.EndIds(model.EosIds);
+        var sampler = ChatSample.Samplers(options, 1, model.VocabSize, endIds, run)[0];
+        var decoder = new ChatDecode(model.Tokenizer, options.StopSequences, sampler.Logprobs);
+        using var drafts = run.NewDraft!();
+        var (output, stats) = SpeculativeLoop.Run(model.Runner, promptIds, sampler, endIds, options.MaxNewTokens, drafts, run.DraftTokens,
+            (row, id) => decoder.Push(row, id, onDelta), ct);
+        decoder.Flush(0, onDelta);
+        var row = output.Rows[0];
+        return (new GeneratedChoice(0, decoder.Text, row.FinishReason, row.Ids, null, sampler.Logprobs?.All), output.Timings, stats);
     }
 
     /// <summary>Self-consistency: sample k answers, return the most common (normalised) one with the tally.</summary>

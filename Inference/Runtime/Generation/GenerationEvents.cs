@@ -15,12 +15,13 @@ public sealed record GeneratedChoice(int Index, string Text, string FinishReason
 /// (for /v1/completions' echo with logprobs) one entry per prompt token after the first.
 /// </summary>
 public sealed record GenerationSummary(string Model, IReadOnlyList<GeneratedChoice> Choices, LoopTimings Timings, int CachedTokens = 0, ContextNote? Context = null,
-    IReadOnlyList<TokenLogprob>? PromptLogprobs = null)
+    IReadOnlyList<TokenLogprob>? PromptLogprobs = null, SpeculationStats? Speculation = null)
 {
     public CompletionUsage Usage => new(Timings.PromptTokens, Timings.GeneratedTokens, Timings.PromptTokens + Timings.GeneratedTokens);
 
     public GenerationTimings ApiTimings => new(Timings.PromptTokens, Timings.GeneratedTokens, Math.Round(Timings.PrefillMs, 3), Math.Round(Timings.DecodeMs, 3),
-        Math.Round(Timings.DecodeTokensPerSecond, 2), Math.Round(Timings.TimeToFirstTokenMs, 3), Math.Round(Timings.TotalMs, 3), CachedTokens);
+        Math.Round(Timings.DecodeTokensPerSecond, 2), Math.Round(Timings.TimeToFirstTokenMs, 3), Math.Round(Timings.TotalMs, 3), CachedTokens,
+        Speculation?.Drafted, Speculation?.Accepted);
 }
 
 /// <summary>
