@@ -28,7 +28,7 @@ public sealed record NewApiKey(ApiKeySummary Key, string Secret);
 public enum ApiKeyStatus { Valid, Missing, Malformed, Unknown, Revoked, Expired, Disabled }
 
 /// <summary>What a presented key is: valid (with its id, owner and rate limit) or why not.</summary>
-public sealed record ApiKeyCheck(ApiKeyStatus Status, long? KeyId = null, string? OwnerId = null, int? RequestsPerMinute = null, bool IsService = false)
+public sealed record ApiKeyCheck(ApiKeyStatus Status, long? KeyId = null, string? OwnerId = null, int? RequestsPerMinute = null, bool IsService = false, bool IsAdmin = false)
 {
     public bool IsValid => Status == ApiKeyStatus.Valid;
 }
@@ -120,7 +120,8 @@ internal sealed class ApiKeyStore(IDbContextFactory<HubDbContext> dbs, TimeProvi
             await db.ApiKeys.Where(k => k.Id == key.Id && (k.LastUsed == null || k.LastUsed <= before))
                 .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsed, now), ct);
         }
-        return new ApiKeyCheck(ApiKeyStatus.Valid, key.Id, key.OwnerId, key.RequestsPerMinute, key.IsService);
+        var isAdmin = key.OwnerId is { } owner && await db.UserRoles.AnyAsync(r => r.UserId == owner && r.RoleId == AdminRoleId, ct);
+        return new ApiKeyCheck(ApiKeyStatus.Valid, key.Id, key.OwnerId, key.RequestsPerMinute, key.IsService, isAdmin);
     }
 
     public async Task<string> CreateServiceKeyAsync(CancellationToken ct = default)

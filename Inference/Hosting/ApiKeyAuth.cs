@@ -69,6 +69,18 @@ public static class ApiKeyAuth
         await next();
     });
 
+    /// <summary>Model management (pull, delete, load, unload, pin) changes the box for everyone: when keys are checked
+    /// it needs an admin's key or the web app's own (whose Models page is for admins); other keys get 403 in OpenAI's shape.</summary>
+    public static TBuilder RequireAdminKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            if (!http.RequestServices.GetRequiredService<ApiKeyPolicy>().Required || KeyOf(http) is { IsService: true } or { IsAdmin: true })
+                return await next(context);
+            return Results.Json(new { error = new { message = "Managing models needs an admin's API key.", type = "invalid_request_error", param = (string?)null, code = "insufficient_permissions" } },
+                statusCode: StatusCodes.Status403Forbidden);
+        });
+
     /// <summary>The valid key this request presented, if keys are checked.</summary>
     public static ApiKeyCheck? KeyOf(HttpContext http) => http.Items[typeof(ApiKeyCheck)] as ApiKeyCheck;
 

@@ -18,7 +18,7 @@ public static class ModelManagement
 {
     public static IEndpointRouteBuilder MapModelManagement(this IEndpointRouteBuilder app)
     {
-        var models = app.MapGroup("/v1/models/{id}").WithTags("models");
+        var models = app.MapGroup("/v1/models/{id}").WithTags("models").RequireAdminKey();
         models.MapPost("/load", (string id, IServiceProvider services, CancellationToken ct) => LoadAsync(id, services, pin: null, ct));
         models.MapPost("/pin", (string id, IServiceProvider services, CancellationToken ct) => LoadAsync(id, services, pin: true, ct));
         models.MapPost("/unpin", Unpin);

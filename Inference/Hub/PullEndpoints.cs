@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using MultimodalHub.Contracts;
+using MultimodalHub.Inference.Hosting;
 using MultimodalHub.Inference.Runtime;
 
 namespace MultimodalHub.Inference.Hub;
@@ -12,13 +13,13 @@ public static class PullEndpoints
 {
     public static IEndpointRouteBuilder MapPullEndpoints(this IEndpointRouteBuilder app)
     {
-        var pulls = app.MapGroup("/v1/models/pulls").WithTags("models");
+        var pulls = app.MapGroup("/v1/models/pulls").WithTags("models").RequireAdminKey();
         pulls.MapGet("", (ModelPuller puller) => TypedResults.Ok(new PullJobList(puller.Jobs.Select(j => j.Snapshot()).ToList())));
         pulls.MapGet("/preview", PreviewAsync);
         pulls.MapPost("", Start);
         pulls.MapGet("/{id}", Get);
         pulls.MapDelete("/{id}", Cancel);
-        app.MapDelete("/v1/models/{id}", (string id, ModelPuller puller) => TypedResults.Ok(puller.Delete(id))).WithTags("models");
+        app.MapDelete("/v1/models/{id}", (string id, ModelPuller puller) => TypedResults.Ok(puller.Delete(id))).WithTags("models").RequireAdminKey();
         return app;
     }
 

@@ -27,6 +27,7 @@ public sealed class AccessMatrixTests(AccessWorld world) : IClassFixture<AccessW
     private const string OfB = /*        */ "401  404   404  200  200   401     401     401";
     private const string SignedIn = /*   */ "401  200   200  200  200   401     401     401";
     private const string Api = /*        */ "401  401   200  200  200   401     401     401";
+    private const string AdminApi = /*   */ "401  401   403  403  200   401     401     401";
 
     /// <summary>Web routes: path (with {A.image}, {B.image}, {A.chat}, {A.token} filled in) → expected statuses.</summary>
     private static readonly (string Route, string Expected)[] Routes =
@@ -44,6 +45,7 @@ public sealed class AccessMatrixTests(AccessWorld world) : IClassFixture<AccessW
         ("/ratings", Generator),
         ("/keys", Generator),
         ("/admin", AdminOnly),
+        ("/models", AdminOnly),
         ("/account/login", Public),
         ("/account/denied", Public),
         ("/setup", "302  302   302  302  302   302     302     302"),
@@ -133,6 +135,7 @@ public sealed class AccessMatrixTests(AccessWorld world) : IClassFixture<AccessW
     [Theory]
     [InlineData("/v1/models", Api)]
     [InlineData("/v1/schedulers", Api)]
+    [InlineData("/v1/models/pulls", AdminApi)]
     [InlineData("/healthz", Public)]
     [InlineData("/readyz", Public)]
     public async Task Api_route_answers_each_principal_as_the_matrix_says(string path, string expected)
