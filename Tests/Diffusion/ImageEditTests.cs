@@ -105,7 +105,10 @@ public sealed class ImageEditTests(InferenceFixture fixture) : IClassFixture<Inf
         // The same request through /v1/images/generations' init_image gives the same image.
         var viaGenerations = await ApiAsserts.PostJson(http, "/v1/images/generations", new JsonObject
         {
-            ["prompt"] = "a blue star", ["seed"] = 1, ["init_image"] = Convert.ToBase64String(star), ["strength"] = 0.75,
+            ["prompt"] = "a blue star",
+            ["seed"] = 1,
+            ["init_image"] = Convert.ToBase64String(star),
+            ["strength"] = 0.75,
         });
         Assert.Equal(viaGenerations.GetProperty("data")[0].GetProperty("b64_json").GetString(), a.GetProperty("data")[0].GetProperty("b64_json").GetString());
     }
