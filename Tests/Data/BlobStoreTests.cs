@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using MultimodalHub.Data.Services;
-using SkiaSharp;
 using MultimodalHub.Tests.Support;
+using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
 

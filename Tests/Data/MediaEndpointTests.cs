@@ -21,7 +21,11 @@ public abstract class MediaEndpointTests(TestDatabase database) : IAsyncLifetime
     public async ValueTask InitializeAsync() =>
         _host = await DataTestHost.StartAsync(database, b => b.Services.AddHealthChecks().AddCheck<HubDataHealthCheck>("data"), app => app.MapHubMediaEndpoints(), Ct);
 
-    public ValueTask DisposeAsync() => _host.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task Serves_images_and_thumbnails_with_sniffed_type_and_caching()

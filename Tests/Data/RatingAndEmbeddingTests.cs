@@ -3,8 +3,8 @@ using System.Text.Json;
 using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
-using SkiaSharp;
 using MultimodalHub.Tests.Support;
+using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
 

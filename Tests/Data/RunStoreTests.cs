@@ -2,8 +2,8 @@ using Microsoft.EntityFrameworkCore;
 using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
-using SkiaSharp;
 using MultimodalHub.Tests.Support;
+using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
 

@@ -1,8 +1,8 @@
 using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
-using SkiaSharp;
 using MultimodalHub.Tests.Support;
+using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
 

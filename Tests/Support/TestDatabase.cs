@@ -230,4 +230,4 @@ public sealed class PostgresServer : TestDatabase, IAsyncLifetime
 
 /// <summary>The PostgreSQL Data tests share one server and run one class after the other.</summary>
 [CollectionDefinition(PostgresServer.Collection)]
-public sealed class PostgresCollection : ICollectionFixture<PostgresServer>;
+public sealed class PostgresTestGroup : ICollectionFixture<PostgresServer>;
