@@ -6,9 +6,16 @@ using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Data;
 
-/// <summary>The one database: the hub's tables and ASP.NET Core Identity's (AspNetUsers, AspNetRoles, ...).</summary>
-public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : IdentityDbContext<HubUser>(options)
+/// <summary>The one database: the hub's tables and ASP.NET Core Identity's (AspNetUsers, AspNetRoles, ...). This type
+/// is the SQLite context (its migrations are in Migrations/); <see cref="Postgres.PostgresHubDbContext"/> is the same model
+/// on PostgreSQL with its own migrations (Migrations/Postgres/).</summary>
+public class HubDbContext : IdentityDbContext<HubUser>
 {
+    public HubDbContext(DbContextOptions<HubDbContext> options) : base(options) { }
+
+    /// <summary>For a provider's own context type (each has its own migrations).</summary>
+    protected HubDbContext(DbContextOptions options) : base(options) { }
+
     public DbSet<Owner> Owners => Set<Owner>();
     public DbSet<StoredImage> Images => Set<StoredImage>();
     public DbSet<Run> Runs => Set<Run>();
