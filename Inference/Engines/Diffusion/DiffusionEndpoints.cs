@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using MultimodalHub.Contracts;
 using MultimodalHub.Inference.Engines.Diffusion.Schedulers;
+using MultimodalHub.Inference.Hosting;
 using MultimodalHub.Inference.Runtime;
 
 namespace MultimodalHub.Inference.Engines.Diffusion;
@@ -68,18 +69,5 @@ public static class DiffusionEndpoints
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem($"No image job '{id}' (finished jobs are kept for a limited time).", statusCode: 404, title: "Job not found");
 
-    /// <summary>The JSON body, with a 400 naming the field whose value has the wrong type.</summary>
-    private static async Task<ImageGenerationRequest> ReadAsync(HttpRequest http, CancellationToken ct)
-    {
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<ImageGenerationRequest>(http.Body, Json, ct)
-                ?? throw new InvalidRequestException("body", "The request body must be a JSON object.");
-        }
-        catch (JsonException e)
-        {
-            var field = e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : "body";
-            throw new InvalidRequestException(field, $"Malformed JSON for '{field}': {e.Message}");
-        }
-    }
+    private static Task<ImageGenerationRequest> ReadAsync(HttpRequest http, CancellationToken ct) => JsonRequestBody.ReadAsync<ImageGenerationRequest>(http, Json, ct);
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using MultimodalHub.Contracts;
+using MultimodalHub.Inference.Hosting;
 using MultimodalHub.Inference.Imaging;
 using MultimodalHub.Inference.Runtime;
 
@@ -100,17 +101,5 @@ public static class ModerationEndpoints
         return ImageCodec.Decode(ImagePayload.FromBase64(url, field, limits), limits, field);
     }
 
-    private static async Task<ModerationRequest> ReadAsync(HttpRequest http, CancellationToken ct)
-    {
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<ModerationRequest>(http.Body, Json, ct)
-                ?? throw new InvalidRequestException("body", "The request body must be a JSON object.");
-        }
-        catch (JsonException e)
-        {
-            var field = e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : "body";
-            throw new InvalidRequestException(field, $"Malformed JSON for '{field}': {e.Message}");
-        }
-    }
+    private static Task<ModerationRequest> ReadAsync(HttpRequest http, CancellationToken ct) => JsonRequestBody.ReadAsync<ModerationRequest>(http, Json, ct);
 }
