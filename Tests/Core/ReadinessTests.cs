@@ -133,14 +133,17 @@ public sealed class TempModels : IDisposable
 
     public TempModels() => Directory.CreateDirectory(Path);
 
-    public void CopyModel(string id, string? asId = null)
+    /// <summary>A bundled model (without its goldens) as <paramref name="asId"/>.</summary>
+    public void CopyModel(string id, string? asId = null) => CopyFolder(Repo.Model(id), asId ?? id, skipGoldens: true);
+
+    /// <summary>A model folder from anywhere (e.g. a fixture) as <paramref name="id"/>.</summary>
+    public void CopyFolder(string source, string id, bool skipGoldens = false)
     {
-        var source = Repo.Model(id);
         foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {
             var rel = System.IO.Path.GetRelativePath(source, file);
-            if (rel.StartsWith("goldens", StringComparison.Ordinal)) continue;
-            var dest = System.IO.Path.Combine(Path, asId ?? id, rel);
+            if (skipGoldens && rel.StartsWith("goldens", StringComparison.Ordinal)) continue;
+            var dest = System.IO.Path.Combine(Path, id, rel);
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(dest)!);
             File.Copy(file, dest);
         }

@@ -57,13 +57,7 @@ public sealed class SiglipTests
     public async Task Classify_says_sigmoid_and_gives_independent_scores()
     {
         using var root = new TempModels();
-        var source = Fixtures.Dir("siglip-shapes");
-        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var dest = Path.Combine(root.Path, "siglip-shapes", Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
-            File.Copy(file, dest);
-        }
+        root.CopyFolder(Fixtures.Dir("siglip-shapes"), "siglip-shapes");
         await using var factory = new InferenceFactory(root.Path);
         using var client = factory.CreateClient();
         var png = File.ReadAllBytes(Repo.Model("clip-shapes", "goldens", "image0.png"));

@@ -138,13 +138,7 @@ public sealed class Idefics3LayoutTests : IDisposable
     public async Task Vqa_endpoint_answers_with_the_idefics3_layout()
     {
         using var root = new TempModels();
-        var source = Fixtures.Dir("idefics3-layout");
-        foreach (var path in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var dest = Path.Combine(root.Path, "idefics3-layout", Path.GetRelativePath(source, path));
-            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
-            File.Copy(path, dest);
-        }
+        root.CopyFolder(Fixtures.Dir("idefics3-layout"), "idefics3-layout");
         await using var factory = new InferenceFactory(root.Path);
         using var client = factory.CreateClient();
         var png = File.ReadAllBytes(Repo.Model("shapes-vlm", "goldens", "g7_non_square.png"));
