@@ -52,6 +52,10 @@ public sealed class RunImage
     public RunImageRole Role { get; set; }
     public int Position { get; set; }
     public required string ImageSha256 { get; set; }
+    /// <summary>Output images: the inference service's safety check flagged it (shown blurred to its owner, never on a share page).</summary>
+    public bool Flagged { get; set; }
+    /// <summary>Output images: the safety check's verdict as the service sent it (JSON), when it ran.</summary>
+    public string? SafetyJson { get; set; }
 
     public Run? Run { get; set; }
     public StoredImage? Image { get; set; }

@@ -604,8 +604,14 @@ namespace MultimodalHub.Data.Migrations
                     b.Property<int>("Position")
                         .HasColumnType("INTEGER");
 
+                    b.Property<bool>("Flagged")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("ImageSha256")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SafetyJson")
                         .HasColumnType("TEXT");
 
                     b.HasKey("RunId", "Role", "Position");

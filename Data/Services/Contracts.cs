@@ -34,12 +34,17 @@ public sealed record NewRun(
     public required string OwnerId { get; init; }
 }
 
-/// <summary>Outputs of a succeeded run. OutputImages are sha256 ids already put in the blob store.</summary>
+/// <summary>Outputs of a succeeded run. OutputImages are sha256 ids already put in the blob store; OutputSafety, when
+/// given, the safety check's verdict for each of them (same order).</summary>
 public sealed record RunOutputs(
     string? Text = null,
     string? LabelScoresJson = null,
     IReadOnlyList<string>? OutputImages = null,
-    string? TimingsJson = null);
+    string? TimingsJson = null,
+    IReadOnlyList<ImageVerdict?>? OutputSafety = null);
+
+/// <summary>The safety check's verdict on an output image: flagged, and the verdict as JSON.</summary>
+public sealed record ImageVerdict(bool Flagged, string? Json = null);
 
 /// <summary>History/gallery filter. All criteria are optional and combined with AND.</summary>
 public sealed record RunQuery
@@ -75,7 +80,8 @@ public sealed record GalleryItem(
     RunStatus Status,
     bool Favourite,
     Thumb Rating,
-    DateTimeOffset Created);
+    DateTimeOffset Created,
+    bool Flagged = false);
 
 public sealed record ShareRequest(
     IReadOnlyList<long> RunIds,
@@ -116,7 +122,8 @@ public sealed record SharedRun(
     string? LabelScoresJson,
     string? TimingsJson,
     DateTimeOffset Created,
-    IReadOnlyList<SharedImage> Images);
+    IReadOnlyList<SharedImage> Images,
+    int HiddenImages = 0);
 
 public sealed record SharedImage(string Sha256, RunImageRole Role, int Position, int Width, int Height, string MimeType);
 

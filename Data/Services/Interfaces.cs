@@ -67,9 +67,10 @@ public interface IShareService
     /// <summary>Only the owner (or an admin) can revoke; returns false when the link is not theirs or unknown.</summary>
     Task<bool> RevokeAsync(long linkId, OwnerScope owner, CancellationToken ct = default);
     Task<IReadOnlyList<ShareLinkSummary>> ListAsync(OwnerScope owner, CancellationToken ct = default);
-    /// <summary>The shared content, counting one view; null alike for unknown, expired and revoked tokens.</summary>
+    /// <summary>The shared content, counting one view; null alike for unknown, expired and revoked tokens. Images the
+    /// safety check flagged are left out (counted in <see cref="SharedRun.HiddenImages"/>).</summary>
     Task<SharedContent?> ResolveAsync(string token, bool countView = true, CancellationToken ct = default);
-    /// <summary>Whether the image belongs to the active link's shared runs (no view counted).</summary>
+    /// <summary>Whether the image belongs to the active link's shared runs, unflagged by the safety check (no view counted).</summary>
     Task<bool> IsImageSharedAsync(string token, string sha256, CancellationToken ct = default);
 }
 

@@ -69,6 +69,8 @@ internal sealed class RunStore(
         var labels = NormaliseJson(outputs.LabelScoresJson, nameof(outputs.LabelScoresJson));
         var timings = NormaliseJson(outputs.TimingsJson, nameof(outputs.TimingsJson));
         var images = outputs.OutputImages ?? [];
+        if (outputs.OutputSafety is { } safety && safety.Count != images.Count)
+            throw new ArgumentException("OutputSafety must have one entry per output image.", nameof(outputs));
 
         await using var db = await dbs.CreateDbContextAsync(ct);
         await EnsureImagesExistAsync(db, images, null, ct);
@@ -88,7 +90,15 @@ internal sealed class RunStore(
         if (changed == 0)
             return false;
         for (var i = 0; i < images.Count; i++)
-            db.RunImages.Add(new RunImage { RunId = runId, Role = RunImageRole.Output, Position = i, ImageSha256 = images[i] });
+            db.RunImages.Add(new RunImage
+            {
+                RunId = runId,
+                Role = RunImageRole.Output,
+                Position = i,
+                ImageSha256 = images[i],
+                Flagged = outputs.OutputSafety?[i]?.Flagged ?? false,
+                SafetyJson = NormaliseJson(outputs.OutputSafety?[i]?.Json, nameof(outputs.OutputSafety)),
+            });
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return true;
@@ -156,7 +166,7 @@ internal sealed class RunStore(
             .ThenByDescending(t => t.ri.Role).ThenBy(t => t.ri.Position)
             .Skip(Math.Max(0, query.Skip)).Take(Math.Clamp(query.Take, 1, MaxTake))
             .Select(t => new GalleryItem(t.r.Id, t.img.Sha256, t.ri.Role, t.ri.Position, t.img.Width, t.img.Height,
-                t.img.MimeType, t.r.Kind, t.r.Model, t.r.Prompt, t.r.Status, t.r.Favourite, t.r.Rating, t.r.Created))
+                t.img.MimeType, t.r.Kind, t.r.Model, t.r.Prompt, t.r.Status, t.r.Favourite, t.r.Rating, t.r.Created, t.ri.Flagged))
             .ToListAsync(ct);
         return new Page<GalleryItem>(items, total);
     }
@@ -173,7 +183,7 @@ internal sealed class RunStore(
                 join img in db.Images on ri.ImageSha256 equals img.Sha256
                 where wanted.Contains(ri.ImageSha256)
                 select new GalleryItem(r.Id, img.Sha256, ri.Role, ri.Position, img.Width, img.Height,
-                    img.MimeType, r.Kind, r.Model, r.Prompt, r.Status, r.Favourite, r.Rating, r.Created))
+                    img.MimeType, r.Kind, r.Model, r.Prompt, r.Status, r.Favourite, r.Rating, r.Created, ri.Flagged))
             .ToListAsync(ct);
         // Newest run per image, in the caller's order (e.g. similarity order).
         var latest = rows.GroupBy(g => g.ImageSha256)

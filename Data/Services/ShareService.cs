@@ -105,9 +105,9 @@ internal sealed class ShareService(
         var runs = link.Items.OrderBy(i => i.Position).Select(i => i.Run!).Select(r => new SharedRun(
             r.Id, r.Kind, r.Model, r.Prompt, r.NegativePrompt, r.ParametersJson, r.OutputText, r.LabelScoresJson,
             r.TimingsJson, r.Created,
-            r.Images.OrderByDescending(i => i.Role).ThenBy(i => i.Position) // outputs first
+            r.Images.Where(i => !i.Flagged).OrderByDescending(i => i.Role).ThenBy(i => i.Position) // outputs first; flagged ones never
                 .Select(i => new SharedImage(i.ImageSha256, i.Role, i.Position, i.Image!.Width, i.Image.Height, i.Image.MimeType))
-                .ToList())).ToList();
+                .ToList(), r.Images.Count(i => i.Flagged))).ToList();
         return new SharedContent(link.Token, link.Kind, link.Title, link.Created, link.ExpiresAt, link.ViewCount, runs);
     }
 
@@ -118,7 +118,7 @@ internal sealed class ShareService(
         await using var db = await dbs.CreateDbContextAsync(ct);
         return await Active(db, token, time.GetUtcNow())
             .SelectMany(l => l.Items)
-            .AnyAsync(i => i.Run!.Images.Any(x => x.ImageSha256 == sha256), ct);
+            .AnyAsync(i => i.Run!.Images.Any(x => x.ImageSha256 == sha256 && !x.Flagged), ct);
     }
 
     internal static string NewToken() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(TokenBytes));

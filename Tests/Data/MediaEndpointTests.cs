@@ -70,6 +70,38 @@ public abstract class MediaEndpointTests(TestDatabase database) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Images_the_safety_check_flagged_are_never_on_a_share_page_but_stay_with_their_owner()
+    {
+        var blobs = _host.Services.GetRequiredService<IBlobStore>();
+        var runs = _host.Services.GetRequiredService<IRunStore>();
+        var shares = _host.Services.GetRequiredService<IShareService>();
+        var flagged = await blobs.PutAsync(HubDataHarness.Png(16, 16, SKColors.Purple), Owner.LocalId, Ct);
+        var clean = await blobs.PutAsync(HubDataHarness.Png(16, 16, SKColors.Blue), Owner.LocalId, Ct);
+        var run = await runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "two shapes") { OwnerId = Owner.LocalId }, Ct);
+        await Assert.ThrowsAsync<ArgumentException>(() => runs.MarkSucceededAsync(run.Id,
+            new RunOutputs(OutputImages: [flagged.Sha256, clean.Sha256], OutputSafety: [new ImageVerdict(true)]), Ct));
+        Assert.True(await runs.MarkSucceededAsync(run.Id, new RunOutputs(OutputImages: [flagged.Sha256, clean.Sha256],
+            OutputSafety: [new ImageVerdict(true, """{"flagged":true}"""), new ImageVerdict(false, """{"flagged":false}""")]), Ct));
+
+        var stored = (await runs.GetAsync(run.Id, OwnerScope.Local, Ct))!.Images.OrderBy(i => i.Position).ToList();
+        Assert.Equal([true, false], stored.Select(i => i.Flagged));
+        Assert.Equal("""{"flagged":true}""", stored[0].SafetyJson);
+        var tiles = (await runs.ListGalleryAsync(new RunQuery { Owner = OwnerScope.Local }, Ct)).Items;
+        Assert.True(tiles.Single(t => t.ImageSha256 == flagged.Sha256).Flagged);
+        Assert.False(tiles.Single(t => t.ImageSha256 == clean.Sha256).Flagged);
+
+        var link = await shares.CreateAsync(new([run.Id]), Ct);
+        var content = (await shares.ResolveAsync(link.Token, ct: Ct))!;
+        Assert.Equal([clean.Sha256], content.Runs.Single().Images.Select(i => i.Sha256));
+        Assert.Equal(1, content.Runs.Single().HiddenImages);
+        Assert.Equal(HttpStatusCode.NotFound, (await _host.Client.GetAsync($"/s/{link.Token}/media/{flagged.Sha256}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _host.Client.GetAsync($"/s/{link.Token}/media/{flagged.Sha256}?thumb=128", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _host.Client.GetAsync($"/s/{link.Token}/media/{clean.Sha256}", Ct)).StatusCode);
+        // Its owner still gets it (the pages blur it, with "Show anyway").
+        Assert.Equal(HttpStatusCode.OK, (await _host.Client.GetAsync($"/media/{flagged.Sha256}", Ct)).StatusCode);
+    }
+
+    [Fact]
     public async Task Shared_media_is_served_only_while_the_link_is_active()
     {
         var blobs = _host.Services.GetRequiredService<IBlobStore>();

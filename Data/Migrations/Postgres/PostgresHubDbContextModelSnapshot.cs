@@ -623,9 +623,15 @@ namespace MultimodalHub.Data.Migrations.Postgres
                     b.Property<int>("Position")
                         .HasColumnType("integer");
 
+                    b.Property<bool>("Flagged")
+                        .HasColumnType("boolean");
+
                     b.Property<string>("ImageSha256")
                         .IsRequired()
                         .HasColumnType("character varying(64)");
+
+                    b.Property<string>("SafetyJson")
+                        .HasColumnType("text");
 
                     b.HasKey("RunId", "Role", "Position");
 
