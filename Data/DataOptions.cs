@@ -34,8 +34,12 @@ public sealed class DataOptions
     /// <summary>Longest side of cached thumbnails when the caller does not ask for a size.</summary>
     public int DefaultThumbnailSize { get; set; } = 256;
 
-    /// <summary>Mark runs left queued/running by a previous process as failed when the database is migrated at start.</summary>
+    /// <summary>Mark runs left queued/running by a previous process as failed when the database is migrated at start
+    /// (PostgreSQL: only those of instances that are gone, also every <see cref="RunRecoveryInterval"/>).</summary>
     public bool RecoverStaleRunsAtStart { get; set; } = true;
+
+    /// <summary>PostgreSQL: how often a live instance fails the runs of instances that died. Default 1 minute.</summary>
+    public TimeSpan RunRecoveryInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Images stored (uploaded) but referenced by no run, chat message or vote are deleted once they are this
     /// old; <c>00:00:00</c> keeps them forever. Default 24 hours.</summary>
@@ -52,6 +56,12 @@ public sealed class DataOptions
     public string DatabaseName => Provider == DataProvider.Postgres
         ? new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString) is var b ? $"{b.Host}:{b.Port}/{b.Database}" : ""
         : ResolvedDatabasePath;
+
+    /// <summary>Where the web app keeps its cookie-encryption keys: beside the SQLite file, or (PostgreSQL, several
+    /// instances) in the shared blob folder, so every instance reads the others' sign-in cookies.</summary>
+    public string KeysPath => Provider == DataProvider.Postgres
+        ? Path.Combine(ResolvedBlobPath, "keys")
+        : Path.Combine(Path.GetDirectoryName(ResolvedDatabasePath)!, "keys");
 
     /// <summary>The database file as an absolute path.</summary>
     public string ResolvedDatabasePath => Resolve(DatabasePath);

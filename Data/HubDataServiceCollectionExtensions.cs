@@ -34,6 +34,7 @@ public static class HubDataServiceCollectionExtensions
         services.TryAddSingleton<IAccountStore, AccountStore>();
         services.AddHostedService<WalCheckpointOnShutdown>();
         services.AddHostedService<UnattachedImageSweeper>();
+        services.AddHostedService<RunRecoveryService>();
         return services;
     }
 
@@ -62,6 +63,7 @@ public static class HubDataServiceCollectionExtensions
         // ASP.NET Core Identity's EF stores take the context itself (one per request or circuit scope).
         services.TryAddScoped(sp => sp.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContext());
         services.TryAddSingleton<IApiKeyStore, ApiKeyStore>();
+        services.TryAddSingleton<HubInstance>();
     }
 
     /// <summary>Creates the data folders, checks the database (SQLite: PRAGMA quick_check, throws when it fails; WAL),

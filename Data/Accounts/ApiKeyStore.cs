@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using MultimodalHub.Data.Entities;
+using MultimodalHub.Data.Storage;
 
 namespace MultimodalHub.Data.Accounts;
 
@@ -47,7 +48,7 @@ public interface IApiKeyStore
     Task<string> CreateServiceKeyAsync(CancellationToken ct = default);
 }
 
-internal sealed class ApiKeyStore(IDbContextFactory<HubDbContext> dbs, TimeProvider time, ILogger<ApiKeyStore> logger) : IApiKeyStore
+internal sealed class ApiKeyStore(IDbContextFactory<HubDbContext> dbs, TimeProvider time, HubInstance instance, ILogger<ApiKeyStore> logger) : IApiKeyStore
 {
     public const string KeyPrefix = "mh_";
     private const int KeyBytes = 32; // 256 random bits
@@ -128,9 +129,17 @@ internal sealed class ApiKeyStore(IDbContextFactory<HubDbContext> dbs, TimeProvi
     {
         var now = time.GetUtcNow();
         var (secret, key) = NewKey("web app", null, now, isService: true);
+        key.Instance = await instance.IdAsync(ct);
         await using var db = await dbs.CreateDbContextAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await db.ApiKeys.Where(k => k.IsService && k.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, now), ct);
+        // The keys of earlier starts go; on PostgreSQL those of other live web app instances stay.
+        var replaced = db.ApiKeys.Where(k => k.IsService && k.RevokedAt == null);
+        if (db.Database.IsNpgsql())
+        {
+            var live = HubInstance.LiveInstances(db);
+            replaced = replaced.Where(k => k.Instance == null || !live.Contains(k.Instance.Value));
+        }
+        await replaced.ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, now), ct);
         db.ApiKeys.Add(key);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);

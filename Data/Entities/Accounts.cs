@@ -46,6 +46,9 @@ public sealed class ApiKey : MultimodalHub.Data.Accounts.IOwned
     public int? RequestsPerMinute { get; set; }
     /// <summary>The web app's own key (one at a time, replaced at each start of the web app).</summary>
     public bool IsService { get; set; }
+    /// <summary>For a service key: the web app instance that made it (<see cref="Storage.HubInstance"/>). A new
+    /// service key replaces those of instances that are gone, not those of live ones.</summary>
+    public int? Instance { get; set; }
 }
 
 /// <summary>That an owner stored (uploaded or generated) an image: content-addressed images are shared by bytes, so

@@ -20,6 +20,9 @@ public sealed class Run : MultimodalHub.Data.Accounts.IOwned
     /// <summary>All request parameters as JSON (seed, steps, guidance, scheduler, size, labels, max tokens ...).</summary>
     public string ParametersJson { get; set; } = "{}";
     public RunStatus Status { get; set; }
+    /// <summary>The web app instance that created or started it (<see cref="Storage.HubInstance"/>); a run left
+    /// queued/running by an instance that is gone is failed by the others.</summary>
+    public int? Instance { get; set; }
     public string? Error { get; set; }
     public DateTimeOffset Created { get; set; }
     public DateTimeOffset? Started { get; set; }

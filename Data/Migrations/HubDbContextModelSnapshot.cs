@@ -245,6 +245,9 @@ namespace MultimodalHub.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<int?>("Instance")
+                        .HasColumnType("INTEGER");
+
                     b.Property<bool>("IsService")
                         .HasColumnType("INTEGER");
 
@@ -520,6 +523,9 @@ namespace MultimodalHub.Data.Migrations
                         .HasColumnType("INTEGER");
 
                     b.Property<long?>("Finished")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("Instance")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Kind")

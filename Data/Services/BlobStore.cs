@@ -20,7 +20,11 @@ internal sealed class BlobStore(
     // Serialises put/delete of the same image inside this process (striped by the first hash byte).
     private readonly SemaphoreSlim[] _locks = Enumerable.Range(0, 16).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
 
-    public async Task<StoredImage> PutAsync(ReadOnlyMemory<byte> bytes, CancellationToken ct = default)
+    public Task<StoredImage> PutAsync(ReadOnlyMemory<byte> bytes, CancellationToken ct = default) => PutCoreAsync(bytes, null, ct);
+
+    /// <summary>Stores the bytes and, for an owner, records the upload in the same locked step, so a sweep (on any
+    /// instance) cannot delete the image between the two.</summary>
+    private async Task<StoredImage> PutCoreAsync(ReadOnlyMemory<byte> bytes, string? ownerId, CancellationToken ct)
     {
         var (mime, width, height) = Inspect(bytes.Span);
         var sha = Convert.ToHexStringLower(SHA256.HashData(bytes.Span));
@@ -30,11 +34,15 @@ internal sealed class BlobStore(
         await gate.WaitAsync(ct);
         try
         {
-            await EnsureFileAsync(path, bytes, ct);
             await using var db = await dbs.CreateDbContextAsync(ct);
+            await using var otherInstances = await LockImageAsync(db, sha, ct);
+            await EnsureFileAsync(path, bytes, ct);
             var created = time.GetUtcNow().ToUnixTimeMilliseconds();
             await db.Database.ExecuteSqlInterpolatedAsync(
                 $"""INSERT INTO "Images" ("Sha256", "Width", "Height", "MimeType", "ByteSize", "Created") VALUES ({sha}, {width}, {height}, {mime}, {(long)bytes.Length}, {created}) ON CONFLICT ("Sha256") DO UPDATE SET "Created" = CASE WHEN excluded."Created" > "Images"."Created" THEN excluded."Created" ELSE "Images"."Created" END""", ct);
+            if (ownerId is not null)
+                await db.Database.ExecuteSqlInterpolatedAsync(
+                    $"""INSERT INTO "ImageUploads" ("ImageSha256", "OwnerId", "Created") VALUES ({sha}, {ownerId}, {created}) ON CONFLICT DO NOTHING""", ct);
             var image = await db.Images.AsNoTracking().SingleAsync(i => i.Sha256 == sha, ct);
             logger.LogDebug("Stored image {Sha256} ({Mime}, {Width}x{Height}, {Bytes} bytes)", sha, mime, width, height, bytes.Length);
             return image;
@@ -45,7 +53,15 @@ internal sealed class BlobStore(
         }
     }
 
-    public async Task<StoredImage> PutAsync(Stream stream, CancellationToken ct = default)
+    public Task<StoredImage> PutAsync(Stream stream, CancellationToken ct = default) => PutStreamAsync(stream, null, ct);
+
+    public Task<StoredImage> PutAsync(ReadOnlyMemory<byte> bytes, string ownerId, CancellationToken ct = default) =>
+        PutCoreAsync(bytes, CheckOwner(ownerId), ct);
+
+    public Task<StoredImage> PutAsync(Stream stream, string ownerId, CancellationToken ct = default) =>
+        PutStreamAsync(stream, CheckOwner(ownerId), ct);
+
+    private async Task<StoredImage> PutStreamAsync(Stream stream, string? ownerId, CancellationToken ct)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
@@ -56,23 +72,13 @@ internal sealed class BlobStore(
                 throw new InvalidImageException($"Image is larger than {_options.MaxImageBytes} bytes.");
             buffer.Write(chunk, 0, read);
         }
-        return await PutAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ct);
+        return await PutCoreAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ownerId, ct);
     }
 
-    public async Task<StoredImage> PutAsync(ReadOnlyMemory<byte> bytes, string ownerId, CancellationToken ct = default) =>
-        await RecordUploadAsync(await PutAsync(bytes, ct), ownerId, ct);
-
-    public async Task<StoredImage> PutAsync(Stream stream, string ownerId, CancellationToken ct = default) =>
-        await RecordUploadAsync(await PutAsync(stream, ct), ownerId, ct);
-
-    private async Task<StoredImage> RecordUploadAsync(StoredImage image, string ownerId, CancellationToken ct)
+    private static string CheckOwner(string ownerId)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(ownerId);
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        var created = time.GetUtcNow().ToUnixTimeMilliseconds();
-        await db.Database.ExecuteSqlInterpolatedAsync(
-            $"""INSERT INTO "ImageUploads" ("ImageSha256", "OwnerId", "Created") VALUES ({image.Sha256}, {ownerId}, {created}) ON CONFLICT DO NOTHING""", ct);
-        return image;
+        return ownerId;
     }
 
     public async Task<bool> CanReadAsync(string sha256, OwnerScope owner, CancellationToken ct = default)
@@ -136,11 +142,21 @@ internal sealed class BlobStore(
         try
         {
             await using var db = await dbs.CreateDbContextAsync(ct);
+            await using var otherInstances = await LockImageAsync(db, sha256, ct);
             var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Sha256 == sha256, ct);
             if (image is null)
                 return false;
-            // One DELETE statement: the reference check and the delete are atomic.
-            var deleted = await Unreferenced(db, storedBefore).Where(i => i.Sha256 == sha256).ExecuteDeleteAsync(ct);
+            // One DELETE statement: the reference check and the delete are atomic. On PostgreSQL a run, message or
+            // vote committed meanwhile by another instance makes its foreign key refuse the delete: the image stays.
+            int deleted;
+            try
+            {
+                deleted = await Unreferenced(db, storedBefore).Where(i => i.Sha256 == sha256).ExecuteDeleteAsync(ct);
+            }
+            catch (Exception e) when (DbErrors.IsForeignKeyViolation(e))
+            {
+                return false;
+            }
             if (deleted == 0)
                 return false;
             TryDelete(_paths.ImagePath(sha256, image.Extension));
@@ -234,6 +250,25 @@ internal sealed class BlobStore(
         using var image = SKImage.FromBitmap(resized);
         using var encoded = image.Encode(SKEncodedImageFormat.Webp, 80);
         return encoded.ToArray();
+    }
+
+    /// <summary>PostgreSQL: a session advisory lock on this image (class <see cref="HubInstance.ImageLockClass"/>, key
+    /// hashtext(sha)) held on the context's connection until disposed, so that a put on one web app instance and a
+    /// sweep's delete on another never interleave (row kept and file deleted, or the reverse). The striped semaphore
+    /// does the same inside one process; SQLite has one process.</summary>
+    private static async Task<IAsyncDisposable?> LockImageAsync(HubDbContext db, string sha, CancellationToken ct)
+    {
+        if (!db.Database.IsNpgsql())
+            return null;
+        await db.Database.OpenConnectionAsync(ct);
+        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_lock({HubInstance.ImageLockClass}, hashtext({sha}))", ct);
+        return new ImageLock(db, sha);
+    }
+
+    private sealed class ImageLock(HubDbContext db, string sha) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() =>
+            await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_unlock({HubInstance.ImageLockClass}, hashtext({sha}))", CancellationToken.None);
     }
 
     /// <summary>Writes to a temp file in the target folder and renames, so readers never see a partial file.</summary>

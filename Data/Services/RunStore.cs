@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
+using MultimodalHub.Data.Storage;
 
 namespace MultimodalHub.Data.Services;
 
@@ -10,6 +11,7 @@ internal sealed class RunStore(
     IDbContextFactory<HubDbContext> dbs,
     IBlobStore blobs,
     TimeProvider time,
+    HubInstance instance,
     ILogger<RunStore> logger) : IRunStore
 {
     private const int MaxTake = 500;
@@ -29,6 +31,7 @@ internal sealed class RunStore(
             NegativePrompt = request.NegativePrompt,
             ParametersJson = parameters,
             Status = RunStatus.Queued,
+            Instance = await instance.IdAsync(ct),
             Created = time.GetUtcNow(),
             ChatSessionId = request.ChatSessionId,
             ParentRunId = request.ParentRunId,
@@ -52,11 +55,12 @@ internal sealed class RunStore(
 
     public async Task<bool> MarkRunningAsync(long runId, CancellationToken ct = default)
     {
+        var id = await instance.IdAsync(ct);
         await using var db = await dbs.CreateDbContextAsync(ct);
         var now = time.GetUtcNow();
         return await db.Runs
             .Where(r => r.Id == runId && r.Status == RunStatus.Queued)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running).SetProperty(r => r.Started, now), ct) == 1;
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running).SetProperty(r => r.Started, now).SetProperty(r => r.Instance, id), ct) == 1;
     }
 
     public async Task<bool> MarkSucceededAsync(long runId, RunOutputs outputs, CancellationToken ct = default)

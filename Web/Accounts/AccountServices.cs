@@ -86,11 +86,12 @@ public static class AccountServices
         return builder;
     }
 
-    /// <summary>The cookie-encryption keys live beside the database, so sign-ins survive restarts and container rebuilds.</summary>
+    /// <summary>The cookie-encryption keys live beside the database (PostgreSQL: in the shared blob folder), so sign-ins
+    /// survive restarts and container rebuilds and every instance reads the others' cookies.</summary>
     private static string KeysFolder(ConfigurationManager configuration)
     {
         var data = configuration.GetSection(DataOptions.Section).Get<DataOptions>() ?? new DataOptions();
-        var folder = Path.Combine(Path.GetDirectoryName(data.ResolvedDatabasePath)!, "keys");
+        var folder = data.KeysPath;
         Directory.CreateDirectory(folder);
         return folder;
     }

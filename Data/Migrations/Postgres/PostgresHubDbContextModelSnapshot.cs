@@ -258,6 +258,9 @@ namespace MultimodalHub.Data.Migrations.Postgres
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<int?>("Instance")
+                        .HasColumnType("integer");
+
                     b.Property<bool>("IsService")
                         .HasColumnType("boolean");
 
@@ -540,6 +543,9 @@ namespace MultimodalHub.Data.Migrations.Postgres
 
                     b.Property<long?>("Finished")
                         .HasColumnType("bigint");
+
+                    b.Property<int?>("Instance")
+                        .HasColumnType("integer");
 
                     b.Property<string>("Kind")
                         .IsRequired()
