@@ -49,8 +49,18 @@ public sealed record ImageGenerationRequest
     public int? PreviewEvery { get; init; }
 }
 
-/// <summary>One generated image.</summary>
-public sealed record GeneratedImage(string B64Json, long Seed, string? RevisedPrompt = null);
+/// <summary>One generated image, with the safety check's verdict (null when the check is off: Safety:Enabled false or no concepts).</summary>
+public sealed record GeneratedImage(string B64Json, long Seed, string? RevisedPrompt = null, ImageSafety? Safety = null);
+
+/// <summary>
+/// The image safety check (as Stable Diffusion pipelines ship it): the image's CLIP embedding against each configured
+/// concept text; a concept is hit when the cosine similarity reaches its threshold. checked is false when no CLIP
+/// model could run the check (the image is then not flagged; the service logs a warning).
+/// </summary>
+public sealed record ImageSafety(bool Flagged, bool Checked, string? Model, IReadOnlyList<ConceptScore> Concepts);
+
+/// <summary>One concept of the safety check: its text, its category (OpenAI moderation names), the image's similarity and the threshold.</summary>
+public sealed record ConceptScore(string Concept, string Category, double Similarity, double Threshold, bool Flagged);
 
 /// <summary>Every parameter that produced the images (enough to reproduce them exactly).</summary>
 public sealed record ImageGenerationParameters(
@@ -77,7 +87,8 @@ public sealed record ImageTimings(
     double VaeMs,
     double TotalMs,
     int UnetRuns,
-    double SecondsPerImage);
+    double SecondsPerImage,
+    double SafetyMs = 0);
 
 /// <summary>Response of POST /v1/images/generations (OpenAI's shape: created + data, plus parameters and timings).</summary>
 public sealed record ImageGenerationResponse(

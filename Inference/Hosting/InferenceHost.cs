@@ -4,6 +4,7 @@ using MultimodalHub.Inference.Engines.Chat;
 using MultimodalHub.Inference.Engines.Clip;
 using MultimodalHub.Inference.Engines.Diffusion;
 using MultimodalHub.Inference.Engines.Embedding;
+using MultimodalHub.Inference.Engines.Moderation;
 using MultimodalHub.Inference.Engines.Vlm;
 using MultimodalHub.Inference.Hub;
 using MultimodalHub.Inference.Runtime;
@@ -30,6 +31,7 @@ public static class InferenceHost
         services.AddDiffusionEngine();
         services.AddChatEngine();
         services.AddEmbeddingEngine();
+        services.AddModeration();
         services.AddModelHub();
         services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Cli.BenchCommand>();
         services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Gateway.GatewayCommand>();

@@ -148,6 +148,17 @@ public sealed class ClipEngine(
         }
     }
 
+    /// <summary>Normalised image embeddings on a model the caller holds (no queue: the safety check runs inside another model's slot).</summary>
+    public float[][] EmbedImagesNow(ClipModel model, IReadOnlyList<RgbImage> images, CancellationToken ct)
+    {
+        var pixels = ClipPreprocess.PixelValues(model.Processor, images);
+        return model.Towers.EmbedImages(pixels, images.Count, model.Processor.Height, model.Processor.Width, Options.BatchSize, ct)
+            .Select(v => ClipScore.Normalize(v)).ToArray();
+    }
+
+    /// <summary>Normalised text embeddings on a model the caller holds, from the model's text cache where present.</summary>
+    public float[][] EmbedTextsNow(ClipModel model, IReadOnlyList<string> texts, CancellationToken ct) => EmbedPrompts(model, texts, ct).Vectors;
+
     /// <summary>The loaded model for a descriptor (loads it on first use).</summary>
     public Task<ModelLease<ClipModel>> AcquireAsync(ModelDescriptor descriptor, CancellationToken ct) =>
         loaded.AcquireAsync(descriptor, d => ClipModel.Load(d, sessions, Options, log), ct);

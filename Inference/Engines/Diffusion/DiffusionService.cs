@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using MultimodalHub.Contracts;
 using MultimodalHub.Inference.Engines.Diffusion.Schedulers;
+using MultimodalHub.Inference.Engines.Moderation;
 using MultimodalHub.Inference.Imaging;
 using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Inference.Text;
@@ -29,6 +30,7 @@ public sealed class DiffusionService(
     OrtSessionFactory sessions,
     ModelQueues queues,
     HubMetrics metrics,
+    ImageSafetyCheck safety,
     IOptions<DiffusionOptions> options,
     IOptions<ImageLimits> imageLimits,
     ILogger<DiffusionService> log)
@@ -63,9 +65,10 @@ public sealed class DiffusionService(
     public async Task<ImageGenerationResponse> RunAsync(ImagePlan plan, TimeSpan queued, CancellationToken ct, ImageRunCallbacks? callbacks = null, Func<int, INoiseSource>? noiseFor = null)
     {
         using var lease = await AcquireAsync(plan.Model, ct);
+        using var checker = await safety.OpenAsync(ct);
         try
         {
-            return await Task.Run(() => Run(lease.Value, plan, queued, callbacks, noiseFor, ct), ct);
+            return await Task.Run(() => Run(lease.Value, plan, queued, callbacks, noiseFor, checker, ct), ct);
         }
         catch (Exception e) when (e is not OperationCanceledException and not InvalidRequestException)
         {
@@ -75,8 +78,10 @@ public sealed class DiffusionService(
         }
     }
 
-    private ImageGenerationResponse Run(DiffusionModel model, ImagePlan plan, TimeSpan queued, ImageRunCallbacks? cb, Func<int, INoiseSource>? noiseFor, CancellationToken ct)
+    private ImageGenerationResponse Run(DiffusionModel model, ImagePlan plan, TimeSpan queued, ImageRunCallbacks? cb, Func<int, INoiseSource>? noiseFor,
+        ImageSafetyChecker? checker, CancellationToken ct)
     {
+        var safetyTime = TimeSpan.Zero;
         var total = Stopwatch.StartNew();
         var timings = new PipelineTimings();
         // The prompt is tokenized once: for the text encoder, and to tell whether (and where) it was cut.
@@ -118,7 +123,14 @@ public sealed class DiffusionService(
             }, scheduler: scheduler);
             var image = SdPipeline.Decode(model, latents, plan.Width, plan.Height, timings, ct);
             var png = ImageCodec.EncodePng(image, new Dictionary<string, string> { ["parameters"] = A1111Parameters(plan, seeds[i]) });
-            var generated = new GeneratedImage(Convert.ToBase64String(png), seeds[i], revised);
+            // The safety check runs before the image is reported to anyone (job events, the response, the CLI).
+            var checkTime = Stopwatch.StartNew();
+            var verdict = checker?.Check(image, ct);
+            safetyTime += checkTime.Elapsed;
+            if (verdict is { Flagged: true })
+                log.LogInformation("Image {Index} (seed {Seed}) on {ModelId} was flagged by the safety check: {Concepts}", i, seeds[i], model.Id,
+                    string.Join(", ", verdict.Concepts.Where(c => c.Flagged).Select(c => c.Concept)));
+            var generated = new GeneratedImage(Convert.ToBase64String(png), seeds[i], revised, verdict);
             images.Add(generated);
             cb?.Image?.Invoke(i, generated);
         }
@@ -130,7 +142,7 @@ public sealed class DiffusionService(
         var parameters = plan.ToParameters(timesteps.Skip(start).Select(t => (int)Math.Round(t)).ToList());
         var totalMs = total.Elapsed.TotalMilliseconds;
         var timing = new ImageTimings(Ms(queued), Ms(timings.TextEncode), Ms(timings.Unet), Ms(timings.Vae), Math.Round(totalMs, 2),
-            timings.UnetRuns, Math.Round(totalMs / 1000 / plan.N, 4));
+            timings.UnetRuns, Math.Round(totalMs / 1000 / plan.N, 4), Ms(safetyTime));
         return new ImageGenerationResponse(DateTimeOffset.UtcNow.ToUnixTimeSeconds(), images, parameters, timing);
     }
 

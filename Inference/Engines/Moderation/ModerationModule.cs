@@ -1,0 +1,14 @@
+namespace MultimodalHub.Inference.Engines.Moderation;
+
+/// <summary>Registers the image safety check (and /v1/moderations).</summary>
+public static class ModerationModule
+{
+    public static IServiceCollection AddModeration(this IServiceCollection services)
+    {
+        services.AddOptions<SafetyOptions>().BindConfiguration(SafetyOptions.Section)
+            .Validate(ImageSafetyCheck.Valid, "Safety:Concepts: every concept needs a Text, a Threshold between -1 and 1 and a Category of OpenAI's moderation categories.")
+            .ValidateOnStart();
+        services.AddSingleton<ImageSafetyCheck>();
+        return services;
+    }
+}
