@@ -43,6 +43,7 @@ public sealed class AccessMatrixTests(AccessWorld world) : IClassFixture<AccessW
         ("/chat", Generator),
         ("/chat/{A.chat}", Generator),
         ("/ratings", Generator),
+        ("/evaluate", Generator),
         ("/keys", Generator),
         ("/admin", AdminOnly),
         ("/models", AdminOnly),

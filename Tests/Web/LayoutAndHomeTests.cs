@@ -14,7 +14,7 @@ public sealed class LayoutAndHomeTests(InferenceFixture inference) : IClassFixtu
         var layout = ctx.Render<MainLayout>(p => p.Add(x => x.Body, b => b.AddMarkupContent(0, "<p id='body'>page</p>")));
 
         var links = layout.FindAll("a.mud-nav-link").Select(a => a.TextContent.Trim()).ToList();
-        Assert.Equal(["Home", "Classify", "Describe & Ask", "Imagine", "Chat", "Gallery", "History", "Shared links", "API keys"], links);
+        Assert.Equal(["Home", "Classify", "Describe & Ask", "Imagine", "Chat", "Evaluate", "Gallery", "History", "Shared links", "API keys"], links);
         Assert.NotNull(layout.Find("#body"));
 
         // The signed-in part of the app bar renders once the authentication state is read (asynchronously).

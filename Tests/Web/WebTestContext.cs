@@ -13,6 +13,7 @@ using MultimodalHub.Web.Accounts;
 using MultimodalHub.Web.Client;
 using MultimodalHub.Web.Hosting;
 using MultimodalHub.Web.Services;
+using MultimodalHub.Web.Services.Evaluation;
 
 namespace MultimodalHub.Tests.Web;
 
@@ -33,6 +34,7 @@ public sealed class WebTestContext : BunitContext
         Services.AddSingleton<InferenceHealth>();
         Services.AddSingleton<RunRecorder>();
         Services.AddSingleton<TextSearch>();
+        Services.AddEvaluation();
         Services.Configure<WebOptions>(_ => { });
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {

@@ -8,6 +8,7 @@ using MultimodalHub.Web.Accounts;
 using MultimodalHub.Web.Client;
 using MultimodalHub.Web.Components;
 using MultimodalHub.Web.Services;
+using MultimodalHub.Web.Services.Evaluation;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Prometheus;
@@ -65,6 +66,7 @@ public static class WebHost
         builder.AddHubAccounts();
         builder.Services.AddSingleton<RunRecorder>();
         builder.Services.AddSingleton<TextSearch>();
+        builder.Services.AddEvaluation();
         builder.Services.AddHostedService<TextIndexBackfill>();
         builder.Services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = web.MaxUploadBytes + 1024 * 1024);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = web.MaxUploadBytes + 1024 * 1024);
