@@ -77,7 +77,8 @@ public sealed record ImageGenerationParameters(
     int N,
     double? Strength,
     bool Img2img,
-    IReadOnlyList<int> Timesteps);
+    IReadOnlyList<int> Timesteps,
+    bool Masked = false);
 
 /// <summary>Where the time went, in milliseconds (ORT runs summed over all images).</summary>
 public sealed record ImageTimings(

@@ -140,10 +140,10 @@ public sealed class HubClient(HttpClient http, HubSettings settings, ILogger<Hub
         else offset = 0; // 200: the whole file (the server ignored Range)
         state.CatchUp(offset);
 
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        byte[][] buffers = [ArrayPool<byte>.Shared.Rent(BufferSize), ArrayPool<byte>.Shared.Rent(BufferSize)];
         try
         {
-            await CopyAsync(response, state, offset, buffer, progress, ct);
+            await CopyAsync(response, state, offset, buffers, progress, ct);
         }
         catch (IOException e) when (IsDiskFull(e))
         {
@@ -151,34 +151,56 @@ public sealed class HubClient(HttpClient http, HubSettings settings, ILogger<Hub
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            foreach (var b in buffers) ArrayPool<byte>.Shared.Return(b);
         }
         var length = new FileInfo(state.Path).Length;
         if (state.Size is { } size && length < size)
             throw new IOException($"the connection closed at byte {length:N0} of {size:N0}");
     }
 
-    /// <summary>The response body appended to the partial file (hashed on the way), with a timeout on each read.</summary>
-    private async Task CopyAsync(HttpResponseMessage response, DownloadState state, long offset, byte[] buffer, Action<long> progress, CancellationToken ct)
+    /// <summary>The response body appended to the partial file (hashed on the way), with a timeout on each read. Two
+    /// buffers: the next chunk is read from the network while the one before is hashed and written.</summary>
+    private async Task CopyAsync(HttpResponseMessage response, DownloadState state, long offset, byte[][] buffers, Action<long> progress, CancellationToken ct)
     {
-        await using var output = new FileStream(state.Path, offset == 0 ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous);
+        await using var output = new FileStream(state.Path, offset == 0 ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        while (true)
+        var pending = Task.CompletedTask;
+        try
         {
-            stall.CancelAfter(settings.Options.ReadTimeout);
-            int n;
-            try { n = await body.ReadAsync(buffer.AsMemory(0, BufferSize), stall.Token); }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            for (var i = 0; ; i ^= 1)
             {
-                throw new TimeoutException($"no data for {settings.Options.ReadTimeout.TotalSeconds:0} s");
+                var n = await ReadChunkAsync(body, buffers[i], stall, ct);
+                await pending;
+                if (n == 0) break;
+                var chunk = buffers[i].AsMemory(0, n);
+                pending = Task.Run(async () =>
+                {
+                    state.Hash(chunk.Span);
+                    await output.WriteAsync(chunk, ct);
+                    progress(chunk.Length);
+                }, ct);
             }
-            if (n == 0) break;
-            state.Hash(buffer.AsSpan(0, n));
-            await output.WriteAsync(buffer.AsMemory(0, n), ct);
-            progress(n);
+            await output.FlushAsync(ct);
         }
-        await output.FlushAsync(ct);
+        finally
+        {
+            // On a failed read the write in flight must end before the file is closed (its own error is the lesser one).
+            await pending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task<int> ReadChunkAsync(Stream body, byte[] buffer, CancellationTokenSource stall, CancellationToken ct)
+    {
+        stall.CancelAfter(settings.Options.ReadTimeout);
+        try
+        {
+            return await body.ReadAsync(buffer.AsMemory(0, BufferSize), stall.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new TimeoutException($"no data for {settings.Options.ReadTimeout.TotalSeconds:0} s");
+        }
     }
 
     internal static PullException DiskFull(string path, IOException e)

@@ -13,7 +13,24 @@ public static class ImageCodec
 {
     /// <summary>Decode PNG/JPEG/WebP/GIF(first frame)/BMP with EXIF orientation applied, to RGB.</summary>
     /// <exception cref="ImageRejectedException">Empty, too large, unsupported, truncated or corrupt data.</exception>
-    public static RgbImage Decode(ReadOnlySpan<byte> bytes, ImageLimits limits, string field = "image")
+    public static RgbImage Decode(ReadOnlySpan<byte> bytes, ImageLimits limits, string field = "image") =>
+        DecodeWith(bytes, limits, field, static (w, h, rgba) => RgbImage.FromRgba(w, h, rgba));
+
+    /// <summary>
+    /// The alpha channel (0 = fully transparent), orientation applied, as the R plane of an <see cref="RgbImage"/>
+    /// (an image without alpha decodes as all 255). Used for edit masks (OpenAI: transparent = repaint).
+    /// </summary>
+    public static RgbImage DecodeAlpha(ReadOnlySpan<byte> bytes, ImageLimits limits, string field = "mask") =>
+        DecodeWith(bytes, limits, field, static (w, h, rgba) =>
+        {
+            var pixels = new byte[w * h * 3];
+            for (var i = 0; i < w * h; i++) pixels[i * 3] = pixels[i * 3 + 1] = pixels[i * 3 + 2] = rgba[i * 4 + 3];
+            return new RgbImage(w, h, pixels);
+        });
+
+    private delegate RgbImage RgbaToImage(int width, int height, ReadOnlySpan<byte> rgba);
+
+    private static RgbImage DecodeWith(ReadOnlySpan<byte> bytes, ImageLimits limits, string field, RgbaToImage make)
     {
         var format = ImageGuards.CheckBytes(bytes, limits, field);
         using var codec = OpenCodec(bytes, format, field);
@@ -47,7 +64,7 @@ public static class ImageCodec
                 default:
                     throw new ImageRejectedException(field, $"The {Name(format)} image could not be decoded ({result}).");
             }
-            return ImageOrientation.Apply(RgbImage.FromRgba(width, height, rgba.AsSpan(0, length)), codec.EncodedOrigin);
+            return ImageOrientation.Apply(make(width, height, rgba.AsSpan(0, length)), codec.EncodedOrigin);
         }
         finally
         {

@@ -16,5 +16,5 @@ public static class DiffusionModule
         return services;
     }
 
-    public static IEndpointRouteBuilder MapDiffusionEndpoints(this IEndpointRouteBuilder app) => app.MapDiffusionEndpointsCore();
+    public static IEndpointRouteBuilder MapDiffusionEndpoints(this IEndpointRouteBuilder app) => app.MapDiffusionEndpointsCore().MapImageEditEndpoints();
 }

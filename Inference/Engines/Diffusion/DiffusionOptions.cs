@@ -24,6 +24,15 @@ public sealed class DiffusionOptions
     public double DefaultGuidance { get; set; } = 7.5;
     public double DefaultStrength { get; set; } = 0.75;
 
+    /// <summary>/v1/images/edits with a mask: the strength when the request gives none (1 = the masked part is repainted from noise).</summary>
+    public double DefaultInpaintStrength { get; set; } = 1.0;
+
+    /// <summary>/v1/images/variations: how much of the image is repainted (img2img strength) when the request gives none.</summary>
+    public double VariationStrength { get; set; } = 0.6;
+
+    /// <summary>/v1/images/variations: the prompt when no vision-language model is installed to caption the image (empty = unconditional).</summary>
+    public string VariationFallbackPrompt { get; set; } = "";
+
     /// <summary>
     /// Run the UNet through ONNX Runtime IO binding: latents, timestep, text embeddings and output stay in OrtValues made
     /// once per image (CPU allocator) instead of fresh ones every step. Same results; see the README's benchmark.

@@ -38,12 +38,12 @@ public sealed class DiffusionService(
     public DiffusionOptions Options => options.Value;
 
     /// <summary>Validate the fields, find the model (404 when unknown), load it and fill in every default.</summary>
-    public async Task<ImagePlan> PlanAsync(ImageGenerationRequest request, CancellationToken ct)
+    public async Task<ImagePlan> PlanAsync(ImageGenerationRequest request, CancellationToken ct, ImageInput? input = null, bool promptRequired = true)
     {
-        ImageRequestValidation.CheckFields(request, options.Value);
+        ImageRequestValidation.CheckFields(request, options.Value, input is not null, promptRequired);
         var descriptor = registry.Resolve(request.Model, ModelKind.Diffusion);
         using var lease = await AcquireAsync(descriptor, ct);
-        return ImageRequestValidation.Plan(request, descriptor, lease.Value, options.Value, imageLimits.Value);
+        return ImageRequestValidation.Plan(request, descriptor, lease.Value, options.Value, imageLimits.Value, input);
     }
 
     public Task<ModelLease<DiffusionModel>> AcquireAsync(ModelDescriptor descriptor, CancellationToken ct) =>
@@ -97,8 +97,9 @@ public sealed class DiffusionService(
         }
         var start = initLatents is null ? 0 : SdPipeline.StartIndex(plan.Steps, plan.Strength ?? 1);
         var runSteps = plan.Steps - start;
+        var latentMask = plan.Mask is { } mask && initLatents is not null ? SdPipeline.LatentMask(mask, plan.Width, plan.Height, model.VaeScaleFactor) : null;
         var request = new DenoiseRequest(plan.Scheduler, plan.Steps, plan.GuidanceScale, plan.Width, plan.Height, initLatents, plan.Strength ?? 1,
-            options.Value.UnetIoBinding);
+            options.Value.UnetIoBinding, latentMask);
         var images = new List<GeneratedImage>();
         var seeds = plan.Seeds.ToList();
         cb?.Started?.Invoke(plan.N, runSteps);

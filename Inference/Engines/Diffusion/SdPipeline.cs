@@ -8,8 +8,9 @@ namespace MultimodalHub.Inference.Engines.Diffusion;
 /// <param name="InitLatents">Img2img: the clean latents of the init image (VAE-encoded, scaled); null for text-to-image.</param>
 /// <param name="Strength">Img2img: the fraction of the schedule run (diffusers: init_timestep = min(int(steps * strength), steps)).</param>
 /// <param name="IoBinding">Run the UNet through IO binding (<see cref="UnetRunner"/>; Diffusion:UnetIoBinding).</param>
+/// <param name="LatentMask">Inpainting: per latent pixel (H/8 x W/8) how much is repainted (1) or kept from the init latents (0).</param>
 public sealed record DenoiseRequest(string Scheduler, int Steps, double GuidanceScale, int Width, int Height, float[]? InitLatents = null, double Strength = 1.0,
-    bool IoBinding = true);
+    bool IoBinding = true, float[]? LatentMask = null);
 
 /// <summary>After each step: 1-based step of total, and a lazily made preview of the current estimate.</summary>
 public sealed record DenoiseStep(int Step, int TotalSteps, Func<RgbImage> Preview);
@@ -27,6 +28,8 @@ public sealed class PipelineTimings
 /// The Stable Diffusion sampling loop (diffusers' OnnxStableDiffusionPipeline / Img2ImgPipeline semantics):
 /// start latents = noise * init_noise_sigma (img2img: scheduler.add_noise(encoded image, noise, start step));
 /// per step: scale the input, one guided UNet call, scheduler step; cancellation is checked before every step.
+/// Inpainting (a <see cref="DenoiseRequest.LatentMask"/>) blends latents as diffusers' legacy inpaint pipeline does: after
+/// each step the kept part is replaced by the init latents noised to the next step's level (the clean ones after the last).
 /// </summary>
 public static class SdPipeline
 {
@@ -77,6 +80,8 @@ public static class SdPipeline
             var eps = text.Guided ? UnetDenoise.Guide(raw, count, request.GuidanceScale) : raw;
             var step = scheduler.Step(eps, i, latents, noise);
             latents = step.PrevSample;
+            if (request.LatentMask is { } mask && request.InitLatents is { } keep)
+                Blend(latents, i + 1 < request.Steps ? scheduler.AddNoise(keep, initial, i + 1) : keep, mask);
             trace?.Invoke(i, raw, latents);
             if (onStep is not null)
             {
@@ -91,6 +96,30 @@ public static class SdPipeline
             }
         }
         return latents;
+    }
+
+    /// <summary>latents = m * latents + (1 - m) * known, the mask broadcast over the channels.</summary>
+    public static void Blend(float[] latents, float[] known, float[] mask)
+    {
+        var plane = mask.Length;
+        for (var k = 0; k < latents.Length; k++)
+        {
+            var m = mask[k % plane];
+            latents[k] = m * latents[k] + (1 - m) * known[k];
+        }
+    }
+
+    /// <summary>A per-pixel edit mask (width x height) to latent resolution: the mean over each factor x factor block.</summary>
+    public static float[] LatentMask(float[] mask, int width, int height, int factor)
+    {
+        var (w, h) = (width / factor, height / factor);
+        var result = new float[w * h];
+        for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++)
+                result[(y / factor) * w + x / factor] += mask[y * width + x];
+        var area = factor * factor;
+        for (var k = 0; k < result.Length; k++) result[k] /= area;
+        return result;
     }
 
     /// <summary>Final latents to the RGB image.</summary>
