@@ -1,4 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -41,10 +44,10 @@ internal static class BenchHost
 public class RuntimeColdBenchmarks
 {
     /// <summary>Cold start, in process: one launch, no warm-up, 5 measured iterations.</summary>
-    private sealed class ColdInProcessConfig : BenchmarkDotNet.Configs.ManualConfig
+    private sealed class ColdInProcessConfig : ManualConfig
     {
-        public ColdInProcessConfig() => AddJob(BenchmarkDotNet.Jobs.Job.Default
-            .WithToolchain(BenchmarkDotNet.Toolchains.InProcess.Emit.InProcessEmitToolchain.Instance)
+        public ColdInProcessConfig() => AddJob(Job.Default
+            .WithToolchain(InProcessEmitToolchain.Instance)
             .WithStrategy(BenchmarkDotNet.Engines.RunStrategy.ColdStart).WithLaunchCount(1).WithWarmupCount(0).WithIterationCount(5));
     }
 
