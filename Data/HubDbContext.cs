@@ -6,9 +6,16 @@ using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Data;
 
-/// <summary>The one database: the hub's tables and ASP.NET Core Identity's (AspNetUsers, AspNetRoles, ...).</summary>
-public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : IdentityDbContext<HubUser>(options)
+/// <summary>The one database: the hub's tables and ASP.NET Core Identity's (AspNetUsers, AspNetRoles, ...). This type
+/// is the SQLite context (its migrations are in Migrations/); <see cref="Postgres.PostgresHubDbContext"/> is the same model
+/// on PostgreSQL with its own migrations (Migrations/Postgres/).</summary>
+public class HubDbContext : IdentityDbContext<HubUser>
 {
+    public HubDbContext(DbContextOptions<HubDbContext> options) : base(options) { }
+
+    /// <summary>For a provider's own context type (each has its own migrations).</summary>
+    protected HubDbContext(DbContextOptions options) : base(options) { }
+
     public DbSet<Owner> Owners => Set<Owner>();
     public DbSet<StoredImage> Images => Set<StoredImage>();
     public DbSet<Run> Runs => Set<Run>();
@@ -29,17 +36,17 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UnixMillisecondsConverter>();
     }
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    protected override void OnModelCreating(ModelBuilder builder)
     {
-        base.OnModelCreating(modelBuilder); // Identity's tables
-        modelBuilder.Entity<IdentityRole>().HasData(HubRoles.All.Select(r => new IdentityRole(r)
+        base.OnModelCreating(builder); // Identity's tables
+        builder.Entity<IdentityRole>().HasData(HubRoles.All.Select(r => new IdentityRole(r)
         {
             Id = "role-" + r,
             NormalizedName = r.ToUpperInvariant(),
             ConcurrencyStamp = "role-" + r,
         }));
 
-        modelBuilder.Entity<ApiKey>(e =>
+        builder.Entity<ApiKey>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Name).HasMaxLength(100);
@@ -50,7 +57,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => new { x.OwnerId, x.Created });
         });
 
-        modelBuilder.Entity<ImageUpload>(e =>
+        builder.Entity<ImageUpload>(e =>
         {
             e.HasKey(x => new { x.ImageSha256, x.OwnerId });
             e.HasOne<StoredImage>().WithMany().HasForeignKey(x => x.ImageSha256).OnDelete(DeleteBehavior.Cascade);
@@ -58,7 +65,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.OwnerId);
         });
 
-        modelBuilder.Entity<Owner>(e =>
+        builder.Entity<Owner>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Id).HasMaxLength(64);
@@ -66,7 +73,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasData(new Owner { Id = Owner.LocalId, DisplayName = "Local user", Created = DateTimeOffset.UnixEpoch });
         });
 
-        modelBuilder.Entity<StoredImage>(e =>
+        builder.Entity<StoredImage>(e =>
         {
             e.HasKey(x => x.Sha256);
             e.Property(x => x.Sha256).HasMaxLength(64);
@@ -75,7 +82,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.Created);
         });
 
-        modelBuilder.Entity<Run>(e =>
+        builder.Entity<Run>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Kind).HasConversion<string>().HasMaxLength(16);
@@ -91,7 +98,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.Model);
         });
 
-        modelBuilder.Entity<RunImage>(e =>
+        builder.Entity<RunImage>(e =>
         {
             e.HasKey(x => new { x.RunId, x.Role, x.Position });
             e.Property(x => x.Role).HasConversion<string>().HasMaxLength(8);
@@ -100,14 +107,14 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.ImageSha256);
         });
 
-        modelBuilder.Entity<ChatSession>(e =>
+        builder.Entity<ChatSession>(e =>
         {
             e.HasKey(x => x.Id);
             e.HasOne<Owner>().WithMany().HasForeignKey(x => x.OwnerId).OnDelete(DeleteBehavior.Restrict);
             e.HasIndex(x => new { x.OwnerId, x.Updated });
         });
 
-        modelBuilder.Entity<ChatMessageEntity>(e =>
+        builder.Entity<ChatMessageEntity>(e =>
         {
             e.ToTable("ChatMessages");
             e.HasKey(x => x.Id);
@@ -119,7 +126,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.ImageSha256);
         });
 
-        modelBuilder.Entity<ShareLink>(e =>
+        builder.Entity<ShareLink>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Token).HasMaxLength(64);
@@ -129,7 +136,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => new { x.OwnerId, x.Created });
         });
 
-        modelBuilder.Entity<ShareLinkItem>(e =>
+        builder.Entity<ShareLinkItem>(e =>
         {
             e.HasKey(x => new { x.ShareLinkId, x.Position });
             e.HasOne(x => x.ShareLink).WithMany(x => x.Items).HasForeignKey(x => x.ShareLinkId).OnDelete(DeleteBehavior.Cascade);
@@ -137,7 +144,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.RunId);
         });
 
-        modelBuilder.Entity<AbVote>(e =>
+        builder.Entity<AbVote>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Winner).HasConversion<string>().HasMaxLength(8);
@@ -151,7 +158,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.Created);
         });
 
-        modelBuilder.Entity<Embedding>(e =>
+        builder.Entity<Embedding>(e =>
         {
             e.HasKey(x => new { x.ImageSha256, x.ModelId });
             e.Property(x => x.ModelId).HasMaxLength(200);
@@ -159,7 +166,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.ModelId);
         });
 
-        modelBuilder.Entity<TextEmbedding>(e =>
+        builder.Entity<TextEmbedding>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Source).HasConversion<string>().HasMaxLength(16);

@@ -33,6 +33,14 @@ public static class RunText
         return list;
     }
 
+    /// <summary>What an image run is ranked as on the Ratings and Evaluate pages: the model and the settings that made
+    /// the image, seed aside ("sd-shapes · euler · 20 steps · cfg 7.5").</summary>
+    public static string Contender(string model, string? parametersJson)
+    {
+        var p = Parameters(parametersJson).ToDictionary(x => x.Name, x => x.Value);
+        return $"{model} · {p.GetValueOrDefault("scheduler", "default")} · {p.GetValueOrDefault("steps", "?")} steps · cfg {p.GetValueOrDefault("guidance_scale", "?")}";
+    }
+
     /// <summary>Stored classification scores ([[{label, score}...] per image]) as "red circle 98.3%, ..." per image.</summary>
     public static IReadOnlyList<string> LabelSummary(string? json, int top = 5)
     {

@@ -8,6 +8,7 @@ public static class EvaluationServices
     public static IServiceCollection AddEvaluation(this IServiceCollection services)
     {
         services.AddTransient<PerplexityScorer>();
+        services.AddTransient<ClipScorer>();
         return services;
     }
 }
