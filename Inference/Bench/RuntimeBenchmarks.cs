@@ -1,4 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -34,11 +37,20 @@ internal static class BenchHost
 /// <summary>
 /// Cold-start costs, one fresh process-local host per iteration (BenchmarkDotNet's cold-start strategy, 5 runs):
 /// loading each bundled model with and without the warm-up run, and the first chat request after a load with and
-/// without warm-up. `dotnet run -c Release --project Inference/Bench -- --filter '*RuntimeColdBenchmarks*'`
+/// without warm-up. In process (building BenchmarkDotNet's generated project outlasts its 2-minute limit on a busy machine).
+/// `dotnet run -c Release --project Inference/Bench -- --filter '*RuntimeColdBenchmarks*'`
 /// </summary>
-[SimpleJob(BenchmarkDotNet.Engines.RunStrategy.ColdStart, launchCount: 1, warmupCount: 0, iterationCount: 5)]
+[Config(typeof(ColdInProcessConfig))]
 public class RuntimeColdBenchmarks
 {
+    /// <summary>Cold start, in process: one launch, no warm-up, 5 measured iterations.</summary>
+    private sealed class ColdInProcessConfig : ManualConfig
+    {
+        public ColdInProcessConfig() => AddJob(Job.Default
+            .WithToolchain(InProcessEmitToolchain.Instance)
+            .WithStrategy(BenchmarkDotNet.Engines.RunStrategy.ColdStart).WithLaunchCount(1).WithWarmupCount(0).WithIterationCount(5));
+    }
+
     private IHost _host = null!;
     private PreparedChat? _chat;
 

@@ -55,6 +55,17 @@ public sealed class InferenceOptions
     /// <summary>Run each model once on a tiny input right after it loads, so the first request is not the slow one.</summary>
     public bool WarmUp { get; set; } = true;
 
+    /// <summary>
+    /// Run the chat and VLM decoders through ONNX Runtime IO binding, so the KV cache (present.* fed back as
+    /// past_key_values.*) stays in the memory of the session's execution provider between steps: GPU memory under CUDA,
+    /// the CPU allocator on the CPU (<see cref="Generation.DecoderRunner"/>). False runs each step with a plain session.Run,
+    /// which on a GPU copies the cache to CPU memory and back every step.
+    /// </summary>
+    public bool KvIoBinding { get; set; } = true;
+
+    /// <summary><see cref="KvIoBinding"/> for one model: its override, else the service-wide setting.</summary>
+    public bool KvIoBindingFor(string modelId) => Models.TryGetValue(modelId, out var m) && m.KvIoBinding is { } own ? own : KvIoBinding;
+
     /// <summary>On a GPU provider, "auto" variant choice prefers fp16 files (<see cref="OnnxVariants.GpuPreference"/>).</summary>
     public bool PreferFp16OnGpu { get; set; } = true;
 
@@ -140,6 +151,7 @@ public sealed class ModelRuntimeOptions
     public bool? Prepacking { get; set; }
     public bool? WarmUp { get; set; }
     public bool? PreferFp16OnGpu { get; set; }
+    public bool? KvIoBinding { get; set; }
 }
 
 /// <summary>

@@ -30,12 +30,16 @@ public sealed class ChatModelFixture : IDisposable
         Session = new InferenceSession(Path.Combine(dir, "onnx", "model.onnx"), so);
         Spec = DecoderSpec.From(Session, Path.Combine(dir, "config.json"));
         Runner = new DecoderRunner(Session, Spec);
+        BoundRunner = new DecoderRunner(Session, Spec, kvIoBinding: true);
         Defaults = GenerationDefaults.Load(dir);
     }
 
     public InferenceSession Session { get; }
     public DecoderSpec Spec { get; }
     public DecoderRunner Runner { get; }
+
+    /// <summary>The same session through IO binding (Inference:KvIoBinding): the cache stays in the session's memory between steps.</summary>
+    public DecoderRunner BoundRunner { get; }
     public GenerationDefaults Defaults { get; }
 
     /// <summary>Ids the tokenizer can produce (tokenizer.json's vocab + added tokens).</summary>
@@ -47,13 +51,13 @@ public sealed class ChatModelFixture : IDisposable
 
     public static int[] Ints(JsonElement e) => e.Ints();
 
-    public GenerationOutput Greedy(IReadOnlyList<IReadOnlyList<int>> prompts, int maxNew, bool useCache = true)
+    public GenerationOutput Greedy(IReadOnlyList<IReadOnlyList<int>> prompts, int maxNew, bool useCache = true, bool ioBinding = false, bool keepCache = false)
     {
         var pad = Defaults.PadId ?? 0;
         var (ids, mask, _) = GenerationLoop.LeftPad(prompts, pad);
         var samplers = prompts.Select(_ => new TokenSampler(SamplingOptions.GreedyDefault(maxNew), TokenizerVocab)).ToArray();
-        var settings = new GenerationSettings(samplers, Defaults.EosIds.ToHashSet(), maxNew, pad, useCache);
-        return GenerationLoop.Run(Runner, new GenerationInput(StepInput.OfIds(ids, prompts.Count), mask, prompts), settings,
+        var settings = new GenerationSettings(samplers, Defaults.EosIds.ToHashSet(), maxNew, pad, useCache, keepCache);
+        return GenerationLoop.Run(ioBinding ? BoundRunner : Runner, new GenerationInput(StepInput.OfIds(ids, prompts.Count), mask, prompts), settings,
             next => StepInput.OfIds(next, prompts.Count), null, CancellationToken.None);
     }
 

@@ -5,7 +5,10 @@ using MultimodalHub.Tests.Support;
 
 namespace MultimodalHub.Tests.Variants;
 
-/// <summary>shapes-chat in every file variant: loads, feeds the cache in its own type, and answers the goldens within the variant's tolerance.</summary>
+/// <summary>
+/// shapes-chat in every file variant: loads, feeds the cache in its own type (through IO binding, as the engine does by
+/// default, and equal to plain session.Run), and answers the goldens within the variant's tolerance.
+/// </summary>
 public sealed class ChatVariantTests(ITestOutputHelper output)
 {
     /// <summary>(largest |logit - golden| over the first step's top 20, share of golden tokens reproduced greedily) a variant must reach.</summary>
@@ -27,7 +30,8 @@ public sealed class ChatVariantTests(ITestOutputHelper output)
         if (variant == "fp32") Assert.True(new FileInfo(d.Onnx("onnx/model") + "_data").Length > new FileInfo(d.Onnx("onnx/model")).Length, "fp32 keeps its weights in model.onnx_data");
         var spec = DecoderSpec.From(session, d.PathOf("config.json"));
         Assert.Equal(variant is "fp16" or "q4f16" ? TensorElementType.Float16 : TensorElementType.Float, spec.CacheType);
-        var runner = new DecoderRunner(session, spec);
+        var runner = new DecoderRunner(session, spec, kvIoBinding: true);
+        var plain = new DecoderRunner(session, spec);
         var defaults = GenerationDefaults.Load(d.Directory);
         var maxDiff = 0f;
         int same = 0, total = 0;
@@ -43,6 +47,9 @@ public sealed class ChatVariantTests(ITestOutputHelper output)
                 var top = raw.GetProperty("ids").Ints();
                 var logits = raw.GetProperty("logits").EnumerateArray().Select(e => e.GetSingle()).ToArray();
                 for (var k = 0; k < top.Length; k++) maxDiff = Math.Max(maxDiff, Math.Abs(step.Row(0)[top[k]] - logits[k]));
+                using var plainStep = plain.Run(StepInput.OfIds(ids, 1), mask, DecoderRunner.Positions(mask, 1, ids.Length), empty, CancellationToken.None);
+                Assert.Equal(plainStep.LastLogits, step.LastLogits);
+                Assert.Equal(spec.CacheType, step.Cache.Values[0].GetTensorTypeAndShape().ElementDataType);
             }
             var golden = c.GetProperty("generated_ids").Ints();
             var samplers = new[] { new TokenSampler(SamplingOptions.GreedyDefault(golden.Length), 1286) };

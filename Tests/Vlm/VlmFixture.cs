@@ -7,16 +7,21 @@ using MultimodalHub.Tests.Support;
 namespace MultimodalHub.Tests.Vlm;
 
 /// <summary>The shapes-vlm model (three sessions) and goldens/cases.json, loaded once per test class.</summary>
-public sealed class VlmFixture : IDisposable
+public class VlmFixture : IDisposable
 {
-    public VlmFixture()
+    public VlmFixture() : this(kvIoBinding: false)
+    {
+    }
+
+    /// <param name="kvIoBinding">Run the decoder through IO binding (Inference:KvIoBinding).</param>
+    protected VlmFixture(bool kvIoBinding)
     {
         var descriptor = ModelRegistry.Describe(Repo.Model("shapes-vlm"));
         Model = new VlmModel(descriptor, path =>
         {
             using var so = new SessionOptions { IntraOpNumThreads = 1 };
             return new InferenceSession(path, so);
-        });
+        }, kvIoBinding: kvIoBinding);
         Goldens = JsonDocument.Parse(File.ReadAllText(Repo.Model("shapes-vlm", "goldens", "cases.json")));
     }
 
@@ -37,5 +42,9 @@ public sealed class VlmFixture : IDisposable
     {
         Model.Dispose();
         Goldens.Dispose();
+        GC.SuppressFinalize(this);
     }
 }
+
+/// <summary>shapes-vlm with its decoder through IO binding: the KV cache stays in the session's memory between steps.</summary>
+public sealed class VlmKvIoBindingFixture() : VlmFixture(kvIoBinding: true);

@@ -7,7 +7,21 @@ using MultimodalHub.Tests.Support;
 namespace MultimodalHub.Tests.Vlm;
 
 /// <summary>shapes-vlm goldens: features, expansion, greedy answers of every turn, KV reuse across turns, cache vs recomputation.</summary>
-public sealed class VlmGoldenTests(VlmFixture f) : IClassFixture<VlmFixture>
+public sealed class VlmGoldenTests(VlmFixture f) : VlmGoldenCases(f), IClassFixture<VlmFixture>;
+
+/// <summary>The same goldens with the decoder through IO binding (Inference:KvIoBinding): token for token the same answers.</summary>
+public sealed class VlmGoldenKvIoBindingTests(VlmKvIoBindingFixture f) : VlmGoldenCases(f), IClassFixture<VlmKvIoBindingFixture>
+{
+    [Fact]
+    public void The_decoder_runs_through_io_binding_with_the_cache_in_cpu_memory()
+    {
+        Assert.True(f.Model.Runner.KvIoBinding);
+        Assert.False(f.Model.Runner.KvOnDevice);
+    }
+}
+
+/// <summary>The golden cases, run by <see cref="VlmGoldenTests"/> and <see cref="VlmGoldenKvIoBindingTests"/>.</summary>
+public abstract class VlmGoldenCases(VlmFixture f)
 {
     public static TheoryData<string> Names => new()
     {

@@ -121,7 +121,7 @@ public sealed class ChatEngine(ModelRegistry registry, LoadedModels models, OrtS
             var draft = lease.Value;
             if (!SameTokenizer(model, draft)) throw new InvalidRequestException("draft_model", $"The draft model '{draftId}' does not share the tokenizer of '{model.Id}'.");
             var tokens = s?.DraftTokens ?? _options.SpeculativeTokens;
-            return ((() => new DraftModelSource(draft.Runner, draft.VocabSize), tokens), lease);
+            return ((() => new DraftModelSource(draft.Runner.HostCache, draft.VocabSize), tokens), lease);
         }
         catch
         {

@@ -41,7 +41,7 @@ public static class ChatRun
         var sampler = ChatSample.Samplers(options, 1, model.VocabSize, endIds, run)[0];
         var decoder = new ChatDecode(model.Tokenizer, options.StopSequences, sampler.Logprobs);
         using var drafts = run.NewDraft!();
-        var (output, stats) = SpeculativeLoop.Run(model.Runner, promptIds, sampler, endIds, options.MaxNewTokens, drafts, run.DraftTokens,
+        var (output, stats) = SpeculativeLoop.Run(model.Runner.HostCache, promptIds, sampler, endIds, options.MaxNewTokens, drafts, run.DraftTokens,
             (row, id) => decoder.Push(row, id, onDelta), ct);
         decoder.Flush(0, onDelta);
         var row = output.Rows[0];

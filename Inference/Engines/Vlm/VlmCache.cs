@@ -6,7 +6,7 @@ namespace MultimodalHub.Inference.Engines.Vlm;
 /// Keeps the KV caches of recent conversations (bounded, least recently used out), keyed by the conversation's
 /// images and the ids the cache covers. A follow-up whose prompt starts with a kept conversation reuses its cache and
 /// feeds only its own new tokens; a shorter common prefix (regenerate, edited turn) reuses the cache truncated to it.
-/// An entry is taken out while a request uses it, so no cache is shared between running requests.
+/// (A cache kept in GPU memory through IO binding is reused only whole.) An entry is taken out while a request uses it, so no cache is shared between running requests.
 /// </summary>
 public sealed class ConversationCache(int capacity) : IDisposable
 {
@@ -36,6 +36,7 @@ public sealed class ConversationCache(int capacity) : IDisposable
         var usable = Math.Min(bestLen, ids.Count - 1);
         if (usable < 1) { best.Cache.Dispose(); return null; }
         if (usable == best.Cache.Length) return best.Cache;
+        if (!best.Cache.OnHost) { best.Cache.Dispose(); return null; } // a cache in device memory is not cut here: the prompt is fed whole
         using (best.Cache) return best.Cache.Truncate(usable);
     }
 

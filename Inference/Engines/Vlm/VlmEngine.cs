@@ -56,7 +56,7 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
 
     /// <summary>The loaded model for a descriptor (loads it on first use).</summary>
     public Task<ModelLease<VlmModel>> AcquireAsync(ModelDescriptor descriptor, CancellationToken ct) =>
-        models.AcquireAsync(descriptor, d => new VlmModel(d, sessions.Create, _options.ConversationCacheSize, _options.FeatureCacheSize), ct);
+        models.AcquireAsync(descriptor, d => new VlmModel(d, sessions.Create, _options.ConversationCacheSize, _options.FeatureCacheSize, sessions.KvIoBindingFor(d.Id)), ct);
 
     public async Task<PreparedVlm> PrepareAsync(VlmJob job, CancellationToken ct)
     {

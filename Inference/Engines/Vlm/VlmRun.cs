@@ -28,7 +28,7 @@ public static class VlmRun
         GenerationOutput output;
         if (beam)
         {
-            output = BeamSearch.Run(model.Runner, input, decoding.NumBeams, decoding.LengthPenalty, decoding.Sampling.MaxNewTokens, model.EosIds,
+            output = BeamSearch.Run(model.Runner.HostCache, input, decoding.NumBeams, decoding.LengthPenalty, decoding.Sampling.MaxNewTokens, model.EosIds,
                 model.VocabSize, decoding.Sampling.RepetitionPenalty, Next, ct);
             foreach (var id in output.Rows[0].Content)
                 if (decoder.Push(0, id, onDelta)) break;

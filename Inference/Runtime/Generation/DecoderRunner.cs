@@ -57,11 +57,31 @@ public sealed record StepOutput(float[] LastLogits, int Width, KvCache Cache, in
 /// Runs one step of a KV-cache decoder session (prefill or decode) following the onnx-community protocol: ids or
 /// embeddings (in the session's float type), attention_mask, position_ids when the export takes them,
 /// num_logits_to_keep (the logits positions asked for, 1 while generating) when it takes that, the past caches (float32 or float16); logits come back as float32.
+/// With <c>kvIoBinding</c> the step runs through an <see cref="OrtIoBinding"/>: the present.* outputs are bound to
+/// the memory the session itself places them in (its execution provider's device allocator: GPU memory under CUDA, the
+/// CPU allocator on the CPU), so the cache stays where the model runs and the next step takes it as past_key_values.*
+/// without a copy; only the logits are bound to CPU memory. Without it the step is a plain <c>session.Run</c>, which on a
+/// GPU copies every present.* to CPU memory after the step and back before the next (Inference:KvIoBinding).
 /// </summary>
-public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
+public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec, bool kvIoBinding = false)
 {
+    private readonly OrtMemoryInfo[]? _presentMemory = kvIoBinding ? PresentMemory(session, spec) : null;
+
     public DecoderSpec Spec => spec;
 
+    /// <summary>Whether steps run through IO binding with the cache in the session's own memory.</summary>
+    public bool KvIoBinding => _presentMemory is not null;
+
+    /// <summary>Whether the cache lives outside CPU memory (a GPU provider with IO binding): it cannot be read or cut on the CPU then.</summary>
+    public bool KvOnDevice => _presentMemory?.Any(m => m.GetDeviceType() != OrtMemoryInfoDeviceType.CPU) == true;
+
+    private DecoderRunner? _hostCache;
+
+    /// <summary>
+    /// This runner, or, when its cache lives in device memory, one on the same session that keeps the cache in CPU memory
+    /// (plain <c>session.Run</c>): for loops that cut or reorder the cache between steps (speculative decoding, beam search).
+    /// </summary>
+    public DecoderRunner HostCache => KvOnDevice ? _hostCache ??= new DecoderRunner(session, spec) : this;
 
     /// <summary>
     /// Feed <paramref name="input"/> after <paramref name="past"/> (which is not disposed). attentionMask covers
@@ -104,11 +124,9 @@ public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
             }
             for (var i = 0; i < spec.PastNames.Count; i++) { names.Add(spec.PastNames[i]); values.Add(past.Values[i]); }
 
-            var outputNames = new List<string>(1 + spec.PresentNames.Count) { "logits" };
-            outputNames.AddRange(spec.PresentNames);
             using var options = new RunOptions();
             using var cancel = ct.Register(() => options.Terminate = true);
-            var outputs = session.Run(options, names, values, outputNames);
+            var outputs = _presentMemory is { } memory ? RunBound(options, names, values, memory) : RunPlain(options, names, values);
             try
             {
                 ct.ThrowIfCancellationRequested();
@@ -131,6 +149,45 @@ public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec)
         finally
         {
             foreach (var v in owned) v.Dispose();
+        }
+    }
+
+    private IDisposableReadOnlyCollection<OrtValue> RunPlain(RunOptions options, List<string> names, List<OrtValue> values)
+    {
+        var outputNames = new List<string>(1 + spec.PresentNames.Count) { "logits" };
+        outputNames.AddRange(spec.PresentNames);
+        return session.Run(options, names, values, outputNames);
+    }
+
+    /// <summary>The step through IO binding: logits bound to CPU memory, present.* to the session's own output memory; outputs in that order.</summary>
+    private IDisposableReadOnlyCollection<OrtValue> RunBound(RunOptions options, List<string> names, List<OrtValue> values, OrtMemoryInfo[] presentMemory)
+    {
+        using var binding = session.CreateIoBinding();
+        for (var i = 0; i < names.Count; i++) binding.BindInput(names[i], values[i]);
+        binding.BindOutputToDevice("logits", OrtMemoryInfo.DefaultInstance);
+        for (var i = 0; i < spec.PresentNames.Count; i++) binding.BindOutputToDevice(spec.PresentNames[i], presentMemory[i]);
+        return session.RunWithBoundResults(options, binding);
+    }
+
+    /// <summary>Where the session places each present.* output: the CPU allocator, or a copy of its device memory description.</summary>
+    private static OrtMemoryInfo[] PresentMemory(InferenceSession session, DecoderSpec spec)
+    {
+        using var infos = session.GetMemoryInfosForOutputs();
+        var outputNames = session.OutputNames;
+        var memory = new OrtMemoryInfo[spec.PresentNames.Count];
+        for (var i = 0; i < memory.Length; i++)
+        {
+            var info = infos[IndexOf(outputNames, spec.PresentNames[i])];
+            memory[i] = info.GetDeviceType() == OrtMemoryInfoDeviceType.CPU
+                ? OrtMemoryInfo.DefaultInstance
+                : new OrtMemoryInfo(info.Name, info.GetAllocatorType(), info.Id, info.GetMemoryType());
+        }
+        return memory;
+
+        static int IndexOf(IReadOnlyList<string> names, string name)
+        {
+            for (var i = 0; i < names.Count; i++) if (names[i] == name) return i;
+            throw new InvalidDataException($"The decoder has no output '{name}'.");
         }
     }
 

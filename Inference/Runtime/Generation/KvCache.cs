@@ -27,6 +27,9 @@ public sealed class KvCache : IDisposable
 
     public IReadOnlyList<OrtValue> Values => _values;
 
+    /// <summary>Whether every value is in CPU memory (always, unless a GPU session's IO binding kept it on the device): only then can it be cut or reordered.</summary>
+    public bool OnHost => _values.All(v => v.GetTensorMemoryInfo().GetDeviceType() == OrtMemoryInfoDeviceType.CPU);
+
     /// <summary>Zero-length past for the prefill step: [batch, kv_heads, 0, head_dim].</summary>
     public static KvCache Empty(DecoderSpec spec, int batch)
     {
@@ -45,6 +48,7 @@ public sealed class KvCache : IDisposable
     /// <summary>A new cache whose row r is this cache's row rows[r] (beam search reordering, batch expansion).</summary>
     public KvCache Gather(IReadOnlyList<int> rows)
     {
+        RequireHost();
         var values = new OrtValue[_values.Length];
         try
         {
@@ -71,6 +75,7 @@ public sealed class KvCache : IDisposable
     public KvCache Truncate(int length)
     {
         if (length > Length || length < 0) throw new ArgumentOutOfRangeException(nameof(length));
+        RequireHost();
         var values = new OrtValue[_values.Length];
         try
         {
@@ -90,6 +95,12 @@ public sealed class KvCache : IDisposable
             throw;
         }
         return new KvCache(values, Batch, length);
+    }
+
+    private void RequireHost()
+    {
+        if (!OnHost)
+            throw new NotSupportedException("This KV cache is in device memory; loops that cut or reorder it use DecoderRunner.HostCache.");
     }
 
     public void Dispose()
