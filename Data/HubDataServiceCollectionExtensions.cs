@@ -25,6 +25,7 @@ public static class HubDataServiceCollectionExtensions
         services.TryAddSingleton<IRunStore, RunStore>();
         services.TryAddSingleton<IShareService, ShareService>();
         services.TryAddSingleton<IRatingService, RatingService>();
+        services.TryAddSingleton<IEvalStore, EvalStore>();
         services.TryAddSingleton<Search.ImageVectorIndex>();
         services.TryAddSingleton<IEmbeddingStore, EmbeddingStore>();
         services.TryAddSingleton<ITextEmbeddingStore, TextEmbeddingStore>();
