@@ -5,7 +5,18 @@ public sealed class DataOptions
 {
     public const string Section = "Data";
 
-    /// <summary>SQLite database file. Default <c>data/hub.db</c> beside the app.</summary>
+    /// <summary>The name under <c>ConnectionStrings</c> read when <see cref="Provider"/> is <see cref="DataProvider.Postgres"/>.</summary>
+    public const string ConnectionStringName = "Hub";
+
+    /// <summary>Where the hub keeps its rows: <see cref="DataProvider.Sqlite"/> (default: one file, one process) or
+    /// <see cref="DataProvider.Postgres"/> (a PostgreSQL database that several web app instances may share).</summary>
+    public DataProvider Provider { get; set; } = DataProvider.Sqlite;
+
+    /// <summary>The Npgsql connection string for <see cref="DataProvider.Postgres"/>; when empty, <c>ConnectionStrings:Hub</c>
+    /// is used. Ignored for SQLite (<see cref="DatabasePath"/>).</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>SQLite database file (provider Sqlite). Default <c>data/hub.db</c> beside the app.</summary>
     public string DatabasePath { get; set; } = Path.Combine("data", "hub.db");
 
     /// <summary>Folder holding content-addressed image bytes and cached thumbnails. Default <c>data/blobs</c>.</summary>
@@ -37,10 +48,25 @@ public sealed class DataOptions
     /// <c>Float16</c> (half the memory) or <c>Int8</c> (a quarter, fastest; ranks close to exact).</summary>
     public Search.VectorPrecision VectorIndexPrecision { get; set; } = Search.VectorPrecision.Float32;
 
+    /// <summary>What the logs call the database: the SQLite file, or PostgreSQL's host and database name (no password).</summary>
+    public string DatabaseName => Provider == DataProvider.Postgres
+        ? new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString) is var b ? $"{b.Host}:{b.Port}/{b.Database}" : ""
+        : ResolvedDatabasePath;
+
     /// <summary>The database file as an absolute path.</summary>
     public string ResolvedDatabasePath => Resolve(DatabasePath);
     internal string ResolvedBlobPath => Resolve(BlobPath);
 
     private static string Resolve(string path) =>
         Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(AppContext.BaseDirectory, path));
+}
+
+/// <summary>The database behind the hub (<c>Data:Provider</c>).</summary>
+public enum DataProvider
+{
+    /// <summary>An embedded SQLite file (<see cref="DataOptions.DatabasePath"/>); one web app process.</summary>
+    Sqlite,
+
+    /// <summary>PostgreSQL through Npgsql (<c>ConnectionStrings:Hub</c>); several web app instances may share it.</summary>
+    Postgres,
 }

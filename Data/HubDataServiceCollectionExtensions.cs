@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MultimodalHub.Data.Accounts;
+using MultimodalHub.Data.Postgres;
 using MultimodalHub.Data.Services;
 using MultimodalHub.Data.Storage;
 
@@ -52,54 +53,62 @@ public static class HubDataServiceCollectionExtensions
             builder.Configure(configure);
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddDbContextFactory<HubDbContext>((sp, o) =>
+        builder.PostConfigure(o =>
         {
-            var options = sp.GetRequiredService<IOptions<DataOptions>>().Value;
-            ConfigureSqlite(o, ConnectionString(options, create), options.BusyTimeoutSeconds);
-        }, ServiceLifetime.Singleton);
+            if (string.IsNullOrWhiteSpace(o.ConnectionString))
+                o.ConnectionString = configuration.GetConnectionString(DataOptions.ConnectionStringName);
+        });
+        services.TryAddSingleton<IDbContextFactory<HubDbContext>>(sp => new HubDbContextFactory(
+            sp.GetRequiredService<IOptions<DataOptions>>().Value, sp.GetRequiredService<ILoggerFactory>(), create));
         // ASP.NET Core Identity's EF stores take the context itself (one per request or circuit scope).
         services.TryAddScoped(sp => sp.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContext());
         services.TryAddSingleton<IApiKeyStore, ApiKeyStore>();
     }
 
-    /// <summary>Creates the data folders, checks the database's integrity (PRAGMA quick_check; throws when it fails), applies
-    /// migrations, ensures WAL and recovers runs left in flight by a previous process.</summary>
+    /// <summary>Creates the data folders, checks the database (SQLite: PRAGMA quick_check, throws when it fails; WAL),
+    /// applies the provider's migrations and recovers runs left in flight by a process that is gone.</summary>
     public static async Task MigrateHubDataAsync(this IServiceProvider services, CancellationToken ct = default)
     {
         var options = services.GetRequiredService<IOptions<DataOptions>>().Value;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("MultimodalHub.Data");
-        Directory.CreateDirectory(Path.GetDirectoryName(options.ResolvedDatabasePath)!);
         Directory.CreateDirectory(options.ResolvedBlobPath);
 
         var factory = services.GetRequiredService<IDbContextFactory<HubDbContext>>();
         await using (var db = await factory.CreateDbContextAsync(ct))
         {
-            await db.Database.OpenConnectionAsync(ct);
-            await using (var cmd = db.Database.GetDbConnection().CreateCommand())
-            {
-                cmd.CommandText = "PRAGMA journal_mode = WAL;";
-                var mode = (string?)await cmd.ExecuteScalarAsync(ct);
-                if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
-                    logger.LogWarning("SQLite journal mode is {Mode}, not WAL", mode);
-            }
-            await using (var cmd = db.Database.GetDbConnection().CreateCommand())
-            {
-                // Once per start rather than on every readiness probe: quick_check reads the whole database.
-                cmd.CommandText = "PRAGMA quick_check;";
-                var check = Convert.ToString(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
-                if (check != "ok")
-                {
-                    logger.LogCritical("SQLite quick_check of {Path} failed: {Result}", options.ResolvedDatabasePath, check);
-                    throw new InvalidOperationException($"The database {options.ResolvedDatabasePath} failed its integrity check (PRAGMA quick_check: {check}). Restore it from a backup.");
-                }
-            }
+            if (options.Provider == DataProvider.Sqlite)
+                await PrepareSqliteAsync(db, options, logger, ct);
             var pending = (await db.Database.GetPendingMigrationsAsync(ct)).ToList();
             await db.Database.MigrateAsync(ct);
-            logger.LogInformation("Database {Path} ready ({Count} migrations applied)", options.ResolvedDatabasePath, pending.Count);
+            logger.LogInformation("Database {Database} ready ({Provider}, {Count} migrations applied)", options.DatabaseName, options.Provider, pending.Count);
         }
 
         if (options.RecoverStaleRunsAtStart)
             await services.GetRequiredService<IStartupRecovery>().RecoverAsync(ct);
+    }
+
+    private static async Task PrepareSqliteAsync(HubDbContext db, DataOptions options, ILogger logger, CancellationToken ct)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(options.ResolvedDatabasePath)!);
+        await db.Database.OpenConnectionAsync(ct);
+        await using (var cmd = db.Database.GetDbConnection().CreateCommand())
+        {
+            cmd.CommandText = "PRAGMA journal_mode = WAL;";
+            var mode = (string?)await cmd.ExecuteScalarAsync(ct);
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+                logger.LogWarning("SQLite journal mode is {Mode}, not WAL", mode);
+        }
+        await using (var cmd = db.Database.GetDbConnection().CreateCommand())
+        {
+            // Once per start rather than on every readiness probe: quick_check reads the whole database.
+            cmd.CommandText = "PRAGMA quick_check;";
+            var check = Convert.ToString(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+            if (check != "ok")
+            {
+                logger.LogCritical("SQLite quick_check of {Path} failed: {Result}", options.ResolvedDatabasePath, check);
+                throw new InvalidOperationException($"The database {options.ResolvedDatabasePath} failed its integrity check (PRAGMA quick_check: {check}). Restore it from a backup.");
+            }
+        }
     }
 
     internal static string ConnectionString(DataOptions options, bool create = true) => new SqliteConnectionStringBuilder
@@ -114,9 +123,42 @@ public static class HubDataServiceCollectionExtensions
     internal static void ConfigureSqlite(DbContextOptionsBuilder o, string connectionString, int busyTimeoutSeconds) =>
         o.UseSqlite(connectionString, s => s.CommandTimeout(busyTimeoutSeconds))
          .AddInterceptors(new SqlitePragmaInterceptor(busyTimeoutSeconds * 1000));
+
+    internal static void ConfigurePostgres(DbContextOptionsBuilder o, string connectionString, int commandTimeoutSeconds) =>
+        o.UseNpgsql(connectionString, n => n.CommandTimeout(commandTimeoutSeconds));
 }
 
-/// <summary>Used by `dotnet ef migrations add` only.</summary>
+/// <summary>Makes the provider's context over one set of options built at first use: <see cref="HubDbContext"/> on SQLite,
+/// <see cref="PostgresHubDbContext"/> on PostgreSQL (each finds its own migrations).</summary>
+internal sealed class HubDbContextFactory(DataOptions options, ILoggerFactory loggers, bool create) : IDbContextFactory<HubDbContext>
+{
+    private readonly Lazy<DbContextOptions> _options = new(() => Build(options, loggers, create));
+
+    public HubDbContext CreateDbContext() => options.Provider == DataProvider.Postgres
+        ? new PostgresHubDbContext((DbContextOptions<PostgresHubDbContext>)_options.Value)
+        : new HubDbContext((DbContextOptions<HubDbContext>)_options.Value);
+
+    private static DbContextOptions Build(DataOptions options, ILoggerFactory loggers, bool create)
+    {
+        switch (options.Provider)
+        {
+            case DataProvider.Sqlite:
+                var sqlite = new DbContextOptionsBuilder<HubDbContext>().UseLoggerFactory(loggers);
+                HubDataServiceCollectionExtensions.ConfigureSqlite(sqlite, HubDataServiceCollectionExtensions.ConnectionString(options, create), options.BusyTimeoutSeconds);
+                return sqlite.Options;
+            case DataProvider.Postgres:
+                if (string.IsNullOrWhiteSpace(options.ConnectionString))
+                    throw new InvalidOperationException($"Data:Provider is Postgres but no connection string is set: give ConnectionStrings:{DataOptions.ConnectionStringName} (or Data:ConnectionString), e.g. \"Host=db;Database=hub;Username=hub;Password=...\".");
+                var postgres = new DbContextOptionsBuilder<PostgresHubDbContext>().UseLoggerFactory(loggers);
+                HubDataServiceCollectionExtensions.ConfigurePostgres(postgres, options.ConnectionString, options.BusyTimeoutSeconds);
+                return postgres.Options;
+            default:
+                throw new InvalidOperationException($"Data:Provider {options.Provider} is not known: use Sqlite or Postgres.");
+        }
+    }
+}
+
+/// <summary>Used by `dotnet ef migrations add` only (SQLite: --context HubDbContext).</summary>
 internal sealed class DesignTimeHubDbContextFactory : IDesignTimeDbContextFactory<HubDbContext>
 {
     public HubDbContext CreateDbContext(string[] args)
@@ -124,5 +166,16 @@ internal sealed class DesignTimeHubDbContextFactory : IDesignTimeDbContextFactor
         var o = new DbContextOptionsBuilder<HubDbContext>();
         HubDataServiceCollectionExtensions.ConfigureSqlite(o, "Data Source=design-time.db", 30);
         return new HubDbContext(o.Options);
+    }
+}
+
+/// <summary>Used by `dotnet ef migrations add` only (PostgreSQL: --context PostgresHubDbContext; no server is contacted).</summary>
+internal sealed class DesignTimePostgresHubDbContextFactory : IDesignTimeDbContextFactory<PostgresHubDbContext>
+{
+    public PostgresHubDbContext CreateDbContext(string[] args)
+    {
+        var o = new DbContextOptionsBuilder<PostgresHubDbContext>();
+        HubDataServiceCollectionExtensions.ConfigurePostgres(o, "Host=localhost;Database=hub_design_time", 30);
+        return new PostgresHubDbContext(o.Options);
     }
 }

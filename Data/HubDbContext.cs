@@ -6,9 +6,16 @@ using MultimodalHub.Data.Entities;
 
 namespace MultimodalHub.Data;
 
-/// <summary>The one database: the hub's tables and ASP.NET Core Identity's (AspNetUsers, AspNetRoles, ...).</summary>
-public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : IdentityDbContext<HubUser>(options)
+/// <summary>The one database: the hub's tables and ASP.NET Core Identity's (AspNetUsers, AspNetRoles, ...). This type
+/// is the SQLite context (its migrations are in Migrations/); <see cref="Postgres.PostgresHubDbContext"/> is the same model
+/// on PostgreSQL with its own migrations (Migrations/Postgres/).</summary>
+public class HubDbContext : IdentityDbContext<HubUser>
 {
+    public HubDbContext(DbContextOptions<HubDbContext> options) : base(options) { }
+
+    /// <summary>For a provider's own context type (each has its own migrations).</summary>
+    protected HubDbContext(DbContextOptions options) : base(options) { }
+
     public DbSet<Owner> Owners => Set<Owner>();
     public DbSet<StoredImage> Images => Set<StoredImage>();
     public DbSet<Run> Runs => Set<Run>();
@@ -30,17 +37,17 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UnixMillisecondsConverter>();
     }
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    protected override void OnModelCreating(ModelBuilder builder)
     {
-        base.OnModelCreating(modelBuilder); // Identity's tables
-        modelBuilder.Entity<IdentityRole>().HasData(HubRoles.All.Select(r => new IdentityRole(r)
+        base.OnModelCreating(builder); // Identity's tables
+        builder.Entity<IdentityRole>().HasData(HubRoles.All.Select(r => new IdentityRole(r)
         {
             Id = "role-" + r,
             NormalizedName = r.ToUpperInvariant(),
             ConcurrencyStamp = "role-" + r,
         }));
 
-        modelBuilder.Entity<ApiKey>(e =>
+        builder.Entity<ApiKey>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Name).HasMaxLength(100);
@@ -51,7 +58,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => new { x.OwnerId, x.Created });
         });
 
-        modelBuilder.Entity<ImageUpload>(e =>
+        builder.Entity<ImageUpload>(e =>
         {
             e.HasKey(x => new { x.ImageSha256, x.OwnerId });
             e.HasOne<StoredImage>().WithMany().HasForeignKey(x => x.ImageSha256).OnDelete(DeleteBehavior.Cascade);
@@ -59,7 +66,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.OwnerId);
         });
 
-        modelBuilder.Entity<Owner>(e =>
+        builder.Entity<Owner>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Id).HasMaxLength(64);
@@ -67,7 +74,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasData(new Owner { Id = Owner.LocalId, DisplayName = "Local user", Created = DateTimeOffset.UnixEpoch });
         });
 
-        modelBuilder.Entity<StoredImage>(e =>
+        builder.Entity<StoredImage>(e =>
         {
             e.HasKey(x => x.Sha256);
             e.Property(x => x.Sha256).HasMaxLength(64);
@@ -76,7 +83,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.Created);
         });
 
-        modelBuilder.Entity<Run>(e =>
+        builder.Entity<Run>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Kind).HasConversion<string>().HasMaxLength(16);
@@ -92,7 +99,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.Model);
         });
 
-        modelBuilder.Entity<RunImage>(e =>
+        builder.Entity<RunImage>(e =>
         {
             e.HasKey(x => new { x.RunId, x.Role, x.Position });
             e.Property(x => x.Role).HasConversion<string>().HasMaxLength(8);
@@ -101,14 +108,14 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.ImageSha256);
         });
 
-        modelBuilder.Entity<ChatSession>(e =>
+        builder.Entity<ChatSession>(e =>
         {
             e.HasKey(x => x.Id);
             e.HasOne<Owner>().WithMany().HasForeignKey(x => x.OwnerId).OnDelete(DeleteBehavior.Restrict);
             e.HasIndex(x => new { x.OwnerId, x.Updated });
         });
 
-        modelBuilder.Entity<ChatMessageEntity>(e =>
+        builder.Entity<ChatMessageEntity>(e =>
         {
             e.ToTable("ChatMessages");
             e.HasKey(x => x.Id);
@@ -120,7 +127,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.ImageSha256);
         });
 
-        modelBuilder.Entity<ShareLink>(e =>
+        builder.Entity<ShareLink>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Token).HasMaxLength(64);
@@ -130,7 +137,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => new { x.OwnerId, x.Created });
         });
 
-        modelBuilder.Entity<ShareLinkItem>(e =>
+        builder.Entity<ShareLinkItem>(e =>
         {
             e.HasKey(x => new { x.ShareLinkId, x.Position });
             e.HasOne(x => x.ShareLink).WithMany(x => x.Items).HasForeignKey(x => x.ShareLinkId).OnDelete(DeleteBehavior.Cascade);
@@ -138,7 +145,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.RunId);
         });
 
-        modelBuilder.Entity<AbVote>(e =>
+        builder.Entity<AbVote>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Winner).HasConversion<string>().HasMaxLength(8);
@@ -152,7 +159,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.Created);
         });
 
-        modelBuilder.Entity<EvalRun>(e =>
+        builder.Entity<EvalRun>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Benchmark).HasMaxLength(32);
@@ -162,7 +169,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => new { x.OwnerId, x.Benchmark, x.Created });
         });
 
-        modelBuilder.Entity<Embedding>(e =>
+        builder.Entity<Embedding>(e =>
         {
             e.HasKey(x => new { x.ImageSha256, x.ModelId });
             e.Property(x => x.ModelId).HasMaxLength(200);
@@ -170,7 +177,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : Ident
             e.HasIndex(x => x.ModelId);
         });
 
-        modelBuilder.Entity<TextEmbedding>(e =>
+        builder.Entity<TextEmbedding>(e =>
         {
             e.HasKey(x => x.Id);
             e.Property(x => x.Source).HasConversion<string>().HasMaxLength(16);

@@ -39,7 +39,7 @@ internal sealed class AccountStore(IDbContextFactory<HubDbContext> dbs, TimeProv
         moved += await db.ShareLinks.Where(r => r.OwnerId == local).ExecuteUpdateAsync(s => s.SetProperty(r => r.OwnerId, ownerId), ct);
         moved += await db.AbVotes.Where(r => r.OwnerId == local).ExecuteUpdateAsync(s => s.SetProperty(r => r.OwnerId, ownerId), ct);
         moved += await db.Database.ExecuteSqlInterpolatedAsync(
-            $"""INSERT OR IGNORE INTO "ImageUploads" ("ImageSha256", "OwnerId", "Created") SELECT "ImageSha256", {ownerId}, "Created" FROM "ImageUploads" WHERE "OwnerId" = {local}""", ct);
+            $"""INSERT INTO "ImageUploads" ("ImageSha256", "OwnerId", "Created") SELECT "ImageSha256", {ownerId}, "Created" FROM "ImageUploads" WHERE "OwnerId" = {local} ON CONFLICT DO NOTHING""", ct);
         await tx.CommitAsync(ct);
         if (moved > 0)
             logger.LogInformation("{Count} items from before accounts now belong to {Owner}", moved, ownerId);

@@ -149,7 +149,7 @@ internal sealed partial class ImageVectorIndex(IDbContextFactory<HubDbContext> d
 
     private static Task<UsesPrint> ReadUsesPrintAsync(HubDbContext db, CancellationToken ct) =>
         db.Database.SqlQuery<UsesPrint>($"""
-            SELECT COUNT(*) AS "Count", COALESCE(MAX("RunId"), 0) AS "Largest", COALESCE(SUM("RunId"), 0) AS "Sum" FROM "RunImages"
+            SELECT COUNT(*) AS "Count", COALESCE(MAX("RunId"), 0) AS "Largest", CAST(COALESCE(SUM("RunId"), 0) AS bigint) AS "Sum" FROM "RunImages"
             """).SingleAsync(ct);
 
     private async Task LoadUsesAsync(HubDbContext db, long afterRunId, CancellationToken ct)

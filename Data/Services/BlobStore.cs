@@ -34,7 +34,7 @@ internal sealed class BlobStore(
             await using var db = await dbs.CreateDbContextAsync(ct);
             var created = time.GetUtcNow().ToUnixTimeMilliseconds();
             await db.Database.ExecuteSqlInterpolatedAsync(
-                $"""INSERT INTO "Images" ("Sha256", "Width", "Height", "MimeType", "ByteSize", "Created") VALUES ({sha}, {width}, {height}, {mime}, {(long)bytes.Length}, {created}) ON CONFLICT ("Sha256") DO UPDATE SET "Created" = MAX("Created", excluded."Created")""", ct);
+                $"""INSERT INTO "Images" ("Sha256", "Width", "Height", "MimeType", "ByteSize", "Created") VALUES ({sha}, {width}, {height}, {mime}, {(long)bytes.Length}, {created}) ON CONFLICT ("Sha256") DO UPDATE SET "Created" = CASE WHEN excluded."Created" > "Images"."Created" THEN excluded."Created" ELSE "Images"."Created" END""", ct);
             var image = await db.Images.AsNoTracking().SingleAsync(i => i.Sha256 == sha, ct);
             logger.LogDebug("Stored image {Sha256} ({Mime}, {Width}x{Height}, {Bytes} bytes)", sha, mime, width, height, bytes.Length);
             return image;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
+using MultimodalHub.Data.Storage;
 
 namespace MultimodalHub.Data.Services;
 
@@ -49,7 +50,11 @@ internal sealed class ChatStore(IDbContextFactory<HubDbContext> dbs, IBlobStore 
         for (var attempt = 0; ; attempt++)
         {
             await using var db = await dbs.CreateDbContextAsync(ct);
-            await using var tx = await db.Database.BeginTransactionAsync(ct); // BEGIN IMMEDIATE: read max + insert under the write lock
+            // SQLite: BEGIN IMMEDIATE, read max + insert under the write lock. PostgreSQL: the session's row is locked
+            // first, so appenders to one session (from any instance) queue instead of colliding on the position.
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            if (db.Database.IsNpgsql())
+                await db.Database.ExecuteSqlInterpolatedAsync($"""SELECT 1 FROM "ChatSessions" WHERE "Id" = {sessionId} FOR UPDATE""", ct);
             var next = await db.ChatMessages.Where(m => m.SessionId == sessionId).MaxAsync(m => (int?)m.Position, ct) ?? -1;
             var now = time.GetUtcNow();
             var entity = new ChatMessageEntity
@@ -71,11 +76,11 @@ internal sealed class ChatStore(IDbContextFactory<HubDbContext> dbs, IBlobStore 
                 await tx.CommitAsync(ct);
                 return entity;
             }
-            catch (DbUpdateException e) when (attempt < 10 && e.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 })
+            catch (DbUpdateException e) when (attempt < 10 && DbErrors.IsUniqueViolation(e))
             {
-                // SQLITE_CONSTRAINT_UNIQUE on (SessionId, Position): someone appended first.
+                // Unique (SessionId, Position): someone appended first.
             }
-            catch (DbUpdateException e) when (e.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19 })
+            catch (DbUpdateException e) when (DbErrors.IsConstraintViolation(e))
             {
                 throw new ArgumentException("Unknown chat session, image or run.", nameof(sessionId), e);
             }

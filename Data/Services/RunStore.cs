@@ -225,7 +225,16 @@ internal sealed class RunStore(
             runs = runs.Where(r => r.Favourite);
         if (q.ChatSessionId is { } session)
             runs = runs.Where(r => r.ChatSessionId == session);
-        if (FullTextQuery.Build(q.Text) is { } match)
+        if (db.Database.IsNpgsql())
+        {
+            // The generated tsvector column "SearchVector" (GIN index; migration Postgres InitialCreate).
+            if (FullTextQuery.BuildTsQuery(q.Text) is { } tsquery)
+            {
+                var hits = db.Database.SqlQuery<long>($"""SELECT "Id" AS "Value" FROM "Runs" WHERE "SearchVector" @@ to_tsquery('simple', hub_unaccent({tsquery}))""");
+                runs = runs.Where(r => hits.Contains(r.Id));
+            }
+        }
+        else if (FullTextQuery.Build(q.Text) is { } match)
         {
             var hits = db.Database.SqlQuery<long>($"""SELECT rowid AS "Value" FROM "RunSearch" WHERE "RunSearch" MATCH {match}""");
             runs = runs.Where(r => hits.Contains(r.Id));

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -49,7 +49,7 @@ internal sealed class UnattachedImageSweeper(
                 total += deleted;
             } while (deleted == BatchSize);
         }
-        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is DbException or IOException or UnauthorizedAccessException)
         {
             logger.LogWarning(e, "Sweeping unattached images failed after {Count} deletions; trying again next interval", total);
             return;

@@ -6,12 +6,14 @@ namespace MultimodalHub.Data.Storage;
 
 /// <summary>On graceful shutdown, folds the WAL back into the database file (PRAGMA wal_checkpoint(TRUNCATE)),
 /// so a stopped app leaves one self-contained hub.db. Committed data is durable without it; this only tidies up.</summary>
-internal sealed class WalCheckpointOnShutdown(IDbContextFactory<HubDbContext> dbs, ILogger<WalCheckpointOnShutdown> logger) : IHostedService
+internal sealed class WalCheckpointOnShutdown(IDbContextFactory<HubDbContext> dbs, Microsoft.Extensions.Options.IOptions<DataOptions> options, ILogger<WalCheckpointOnShutdown> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (options.Value.Provider != DataProvider.Sqlite)
+            return;
         try
         {
             await using var db = await dbs.CreateDbContextAsync(cancellationToken);

@@ -50,12 +50,12 @@ public static class ApiKeyAuth
         {
             check = await http.RequestServices.GetRequiredService<IApiKeyStore>().ValidateAsync(presented, http.RequestAborted);
         }
-        catch (Microsoft.Data.Sqlite.SqliteException e)
+        catch (System.Data.Common.DbException e)
         {
             http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiKeyAuth))
-                .LogError(e, "API keys cannot be checked: the web app's database cannot be read (Data:DatabasePath)");
+                .LogError(e, "API keys cannot be checked: the web app's database cannot be read (Data:DatabasePath or ConnectionStrings:Hub)");
             await Results.Problem(statusCode: 503, title: "API keys cannot be checked",
-                detail: "The service cannot read the key database (Data:DatabasePath); start the web app once, or point both at the same file.").ExecuteAsync(http);
+                detail: "The service cannot read the key database (Data:DatabasePath, or ConnectionStrings:Hub with Data:Provider=Postgres); start the web app once, or point both at the same database.").ExecuteAsync(http);
             return;
         }
         if (!check.IsValid)

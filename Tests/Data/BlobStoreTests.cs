@@ -1,18 +1,19 @@
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using MultimodalHub.Data.Services;
+using MultimodalHub.Tests.Support;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
 
-public sealed class BlobStoreTests
+public abstract class BlobStoreTests(TestDatabase database)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Same_image_stored_twice_is_one_blob()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var png = HubDataHarness.Png(32, 16, SKColors.Red);
 
         var first = await hub.Blobs.PutAsync(png, Ct);
@@ -37,7 +38,7 @@ public sealed class BlobStoreTests
     [Fact]
     public async Task ReadAll_gives_the_stored_bytes_and_null_when_the_image_or_its_file_is_gone()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var jpeg = HubDataHarness.Jpeg(16, 16, SKColors.Navy);
         var image = await hub.Blobs.PutAsync(jpeg, Ct);
 
@@ -55,7 +56,7 @@ public sealed class BlobStoreTests
     [Fact]
     public async Task Concurrent_puts_of_one_image_store_it_once()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var png = HubDataHarness.Png(20, 20, SKColors.Blue);
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => hub.Blobs.PutAsync(png, Ct))));
         Assert.Single(results.Select(r => r.Sha256).Distinct());
@@ -65,7 +66,7 @@ public sealed class BlobStoreTests
     [Fact]
     public async Task Content_type_comes_from_the_bytes()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var jpeg = await hub.Blobs.PutAsync(HubDataHarness.Jpeg(8, 8, SKColors.Green), Ct);
         Assert.Equal("image/jpeg", jpeg.MimeType);
         Assert.EndsWith(".jpg", Directory.GetFiles(hub.BlobPath, "*", SearchOption.AllDirectories).Single());
@@ -93,7 +94,7 @@ public sealed class BlobStoreTests
     [MemberData(nameof(BadImages))]
     public async Task Bad_bytes_are_refused_and_nothing_is_written(string name, byte[] bytes)
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var ex = await Assert.ThrowsAsync<InvalidImageException>(() => hub.Blobs.PutAsync(bytes, Ct));
         Assert.False(string.IsNullOrWhiteSpace(ex.Message), name);
         Assert.Empty(Directory.GetFiles(hub.BlobPath, "*", SearchOption.AllDirectories));
@@ -108,7 +109,7 @@ public sealed class BlobStoreTests
     [InlineData("")]
     public async Task Ids_that_are_not_sha256_never_touch_the_disk(string id)
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         Assert.Null(await hub.Blobs.GetAsync(id, Ct));
         Assert.Null(await hub.Blobs.OpenAsync(id, Ct));
         Assert.Null(await hub.Blobs.OpenThumbnailAsync(id, 64, Ct));
@@ -118,7 +119,7 @@ public sealed class BlobStoreTests
     [Fact]
     public async Task Thumbnail_is_generated_once_and_cached()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var image = await hub.Blobs.PutAsync(HubDataHarness.Png(400, 200, SKColors.Purple), Ct);
 
         byte[] first;
@@ -148,3 +149,8 @@ public sealed class BlobStoreTests
         return ms.ToArray();
     }
 }
+
+public sealed class BlobStoreTestsOnSqlite() : BlobStoreTests(TestDatabase.Sqlite);
+
+[Collection(PostgresServer.Collection)]
+public sealed class BlobStoreTestsOnPostgres(PostgresServer server) : BlobStoreTests(server);

@@ -4,10 +4,11 @@ using MultimodalHub.Data;
 using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
+using MultimodalHub.Tests.Support;
 
 namespace MultimodalHub.Tests.Data;
 
-public sealed class ConcurrencyAndRecoveryTests
+public abstract class ConcurrencyAndRecoveryTests(TestDatabase database)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -15,7 +16,7 @@ public sealed class ConcurrencyAndRecoveryTests
     public async Task Concurrent_writers_lose_nothing()
     {
         const int writers = 8, perWriter = 50;
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var chat = await hub.Chats.CreateSessionAsync(OwnerScope.Local, "shapes-chat", ct: Ct);
 
         // Each writer goes through the services (a fresh DbContext per call) on its own thread.
@@ -37,13 +38,14 @@ public sealed class ConcurrencyAndRecoveryTests
         var positions = await db.ChatMessages.Where(m => m.SessionId == chat.Id).Select(m => m.Position).OrderBy(p => p).ToListAsync(Ct);
         Assert.Equal(Enumerable.Range(0, writers * perWriter), positions);
         Assert.Equal(writers * perWriter, (await hub.Runs.ListAsync(new RunQuery { Owner = OwnerScope.Local, Text = "reply" }, Ct)).Total);
-        Assert.Equal("ok", await DatabaseTests.Scalar(db, "PRAGMA integrity_check"));
+        if (database.Provider == DataProvider.Sqlite)
+            Assert.Equal("ok", await DatabaseTests.Scalar(db, "PRAGMA integrity_check"));
     }
 
     [Fact]
     public async Task Runs_left_in_flight_are_failed_at_the_next_start()
     {
-        await using var first = await HubDataHarness.StartAsync();
+        await using var first = await HubDataHarness.StartAsync(database);
         var queued = await first.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "queued") { OwnerId = Owner.LocalId }, Ct);
         var running = await first.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "running") { OwnerId = Owner.LocalId }, Ct);
         await first.Runs.MarkRunningAsync(running.Id, Ct);
@@ -51,7 +53,7 @@ public sealed class ConcurrencyAndRecoveryTests
         await first.Runs.MarkSucceededAsync(done.Id, new(Text: "a circle"), Ct);
         await first.StopAsync(); // the process "dies" with two runs unfinished
 
-        await using var second = await HubDataHarness.StartAsync(directory: first.Directory);
+        await using var second = await HubDataHarness.StartAsync(database, directory: first.Directory);
         foreach (var id in new[] { queued.Id, running.Id })
         {
             var run = await second.Runs.GetAsync(id, OwnerScope.Local, Ct);
@@ -64,3 +66,8 @@ public sealed class ConcurrencyAndRecoveryTests
         Assert.Equal(0, await second.Services.GetRequiredService<IStartupRecovery>().RecoverAsync(Ct));
     }
 }
+
+public sealed class ConcurrencyAndRecoveryTestsOnSqlite() : ConcurrencyAndRecoveryTests(TestDatabase.Sqlite);
+
+[Collection(PostgresServer.Collection)]
+public sealed class ConcurrencyAndRecoveryTestsOnPostgres(PostgresServer server) : ConcurrencyAndRecoveryTests(server);

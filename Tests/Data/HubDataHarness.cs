@@ -4,17 +4,19 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MultimodalHub.Data;
 using MultimodalHub.Data.Services;
+using MultimodalHub.Tests.Support;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
 
-/// <summary>A real SQLite file and blob folder in a temp directory, wired exactly as the app wires them (AddHubData).</summary>
+/// <summary>A real database (a SQLite file, or a fresh PostgreSQL database: <see cref="TestDatabase"/>) and blob folder in a temp directory, wired exactly as the app wires them (AddHubData).</summary>
 public sealed class HubDataHarness : IAsyncDisposable
 {
     private readonly bool _ownsDirectory;
 
-    private HubDataHarness(string directory, ServiceProvider services, bool ownsDirectory)
+    private HubDataHarness(string directory, ServiceProvider services, bool ownsDirectory, TestDatabase database)
     {
+        Database = database;
         Directory = directory;
         Services = services;
         _ownsDirectory = ownsDirectory;
@@ -34,39 +36,51 @@ public sealed class HubDataHarness : IAsyncDisposable
 
     public HubDbContext NewContext() => Services.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContext();
 
-    /// <summary>Builds the services and migrates. Pass an existing directory to "restart" on the same database.</summary>
-    public static async Task<HubDataHarness> StartAsync(TimeProvider? time = null, string? directory = null)
+    /// <summary>On SQLite: builds the services and migrates. Pass an existing directory to "restart" on the same database.</summary>
+    public static Task<HubDataHarness> StartAsync(TimeProvider? time = null, string? directory = null) =>
+        StartAsync(TestDatabase.Sqlite, time, directory);
+
+    /// <summary>Builds the services on <paramref name="database"/> and migrates. Pass an existing directory to
+    /// "restart" on the same database (and blob folder).</summary>
+    public static async Task<HubDataHarness> StartAsync(TestDatabase database, TimeProvider? time = null, string? directory = null)
     {
         var owns = directory is null;
         directory ??= Path.Combine(Path.GetTempPath(), "hub-data-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
-            ["Data:DatabasePath"] = Path.Combine(directory, "hub.db"),
             ["Data:BlobPath"] = Path.Combine(directory, "blobs"),
             ["Data:BusyTimeoutSeconds"] = "30",
-        }).Build();
+        };
+        foreach (var (key, value) in await database.SettingsAsync(directory, TestContext.Current.CancellationToken))
+            settings[key] = value;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection().AddLogging();
         if (time is not null)
             services.AddSingleton(time);
         services.AddHubData(configuration);
         var provider = services.BuildServiceProvider();
         await provider.MigrateHubDataAsync(TestContext.Current.CancellationToken);
-        return new HubDataHarness(directory, provider, owns);
+        return new HubDataHarness(directory, provider, owns, database);
     }
 
-    /// <summary>Stops the services but keeps the files (for restart tests).</summary>
+    public TestDatabase Database { get; }
+
+    /// <summary>Stops the services but keeps the files and the database (for restart tests).</summary>
     public async ValueTask StopAsync()
     {
         await Services.DisposeAsync();
-        SqliteConnection.ClearAllPools();
+        if (Database.Provider == DataProvider.Sqlite)
+            SqliteConnection.ClearAllPools();
     }
 
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        if (_ownsDirectory)
-            try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+        if (!_ownsDirectory)
+            return;
+        await Database.DropAsync(Directory);
+        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
     }
 
     public static byte[] Png(int width, int height, SKColor color) => Encode(width, height, color, SKEncodedImageFormat.Png);

@@ -1,13 +1,14 @@
 using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
+using MultimodalHub.Tests.Support;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
 
 /// <summary>The image vector index behind IEmbeddingStore.NearestAsync on a real database: filters, and staying in step
 /// with rows written by this process and by a second one on the same database.</summary>
-public sealed class ImageVectorIndexTests
+public abstract class ImageVectorIndexTests(TestDatabase database)
 {
     private const string Clip = "clip-shapes";
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -17,7 +18,7 @@ public sealed class ImageVectorIndexTests
     {
         var t0 = new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
         var clock = new ManualClock(t0);
-        await using var hub = await HubDataHarness.StartAsync(clock);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
         await using (var db = hub.NewContext())
         {
             db.Owners.Add(new Owner { Id = "alice", DisplayName = "Alice" });
@@ -68,8 +69,8 @@ public sealed class ImageVectorIndexTests
     [Fact]
     public async Task Index_follows_rows_written_by_another_process_on_the_same_database()
     {
-        await using var a = await HubDataHarness.StartAsync();
-        await using var b = await HubDataHarness.StartAsync(directory: a.Directory);
+        await using var a = await HubDataHarness.StartAsync(database);
+        await using var b = await HubDataHarness.StartAsync(database, directory: a.Directory);
         var first = await StoreRunWithImage(a, 0);
         await a.Embeddings.UpsertAsync(first, Clip, Axis(0), Ct);
         float[] query = [1, 0.9f, 0.8f, 0, 0, 0, 0, 0];
@@ -116,3 +117,8 @@ public sealed class ImageVectorIndexTests
         return v;
     }
 }
+
+public sealed class ImageVectorIndexTestsOnSqlite() : ImageVectorIndexTests(TestDatabase.Sqlite);
+
+[Collection(PostgresServer.Collection)]
+public sealed class ImageVectorIndexTestsOnPostgres(PostgresServer server) : ImageVectorIndexTests(server);

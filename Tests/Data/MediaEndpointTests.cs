@@ -13,15 +13,19 @@ using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
 
-public sealed class MediaEndpointTests : IAsyncLifetime
+public abstract class MediaEndpointTests(TestDatabase database) : IAsyncLifetime
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private DataTestHost _host = null!;
 
     public async ValueTask InitializeAsync() =>
-        _host = await DataTestHost.StartAsync(b => b.Services.AddHealthChecks().AddCheck<HubDataHealthCheck>("data"), app => app.MapHubMediaEndpoints(), Ct);
+        _host = await DataTestHost.StartAsync(database, b => b.Services.AddHealthChecks().AddCheck<HubDataHealthCheck>("data"), app => app.MapHubMediaEndpoints(), Ct);
 
-    public ValueTask DisposeAsync() => _host.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task Serves_images_and_thumbnails_with_sniffed_type_and_caching()
@@ -95,3 +99,8 @@ public sealed class MediaEndpointTests : IAsyncLifetime
         Assert.Equal(HealthStatus.Healthy, report.Status);
     }
 }
+
+public sealed class MediaEndpointTestsOnSqlite() : MediaEndpointTests(TestDatabase.Sqlite);
+
+[Collection(PostgresServer.Collection)]
+public sealed class MediaEndpointTestsOnPostgres(PostgresServer server) : MediaEndpointTests(server);

@@ -3,11 +3,12 @@ using System.Text.Json;
 using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
+using MultimodalHub.Tests.Support;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
 
-public sealed class RatingAndEmbeddingTests
+public abstract class RatingAndEmbeddingTests(TestDatabase database)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -15,7 +16,7 @@ public sealed class RatingAndEmbeddingTests
     public async Task Elo_ranks_the_consistently_preferred_model_first()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var hub = await HubDataHarness.StartAsync(clock);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
         var images = new List<string>();
         for (var i = 0; i < 6; i++)
             images.Add((await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, new SKColor((byte)(40 * i), 0, 0)), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256);
@@ -45,7 +46,7 @@ public sealed class RatingAndEmbeddingTests
     [Fact]
     public async Task Preference_export_writes_the_right_pairs_as_jsonl()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var red = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256;
         var blue = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256;
         var runA = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "a red star") { OwnerId = Owner.LocalId }, Ct);
@@ -81,7 +82,7 @@ public sealed class RatingAndEmbeddingTests
     [Fact]
     public async Task Nearest_embedding_search_ranks_the_closest_first()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var shas = new List<string>();
         for (var i = 0; i < 5; i++)
             shas.Add((await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, new SKColor(0, (byte)(50 * i), 0)), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256);
@@ -114,7 +115,7 @@ public sealed class RatingAndEmbeddingTests
     public async Task Semantic_hits_map_to_the_newest_gallery_item_in_similarity_order()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var hub = await HubDataHarness.StartAsync(clock);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
         var a = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256;
         var b = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256;
         var orphan = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Green), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256;
@@ -130,3 +131,8 @@ public sealed class RatingAndEmbeddingTests
         Assert.NotEqual(old.Id, items[1].RunId);
     }
 }
+
+public sealed class RatingAndEmbeddingTestsOnSqlite() : RatingAndEmbeddingTests(TestDatabase.Sqlite);
+
+[Collection(PostgresServer.Collection)]
+public sealed class RatingAndEmbeddingTestsOnPostgres(PostgresServer server) : RatingAndEmbeddingTests(server);

@@ -2,11 +2,12 @@ using Microsoft.EntityFrameworkCore;
 using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
+using MultimodalHub.Tests.Support;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
 
-public sealed class RunStoreTests
+public abstract class RunStoreTests(TestDatabase database)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -14,7 +15,7 @@ public sealed class RunStoreTests
     public async Task Run_lifecycle_stores_parameters_outputs_and_timestamps()
     {
         var clock = new ManualClock(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero));
-        await using var hub = await HubDataHarness.StartAsync(clock);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
         var run = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "a red star", "blurry",
             """{"seed": 42, "steps": 20, "guidance": 7.5, "scheduler": "euler"}""")
         { OwnerId = Owner.LocalId }, Ct);
@@ -43,7 +44,7 @@ public sealed class RunStoreTests
     [Fact]
     public async Task Failed_and_cancelled_runs_are_kept_with_their_reason()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var failed = await hub.Runs.CreateAsync(new(RunKind.Chat, "shapes-chat", "hi") { OwnerId = Owner.LocalId }, Ct);
         var cancelled = await hub.Runs.CreateAsync(new(RunKind.Chat, "shapes-chat", "hello") { OwnerId = Owner.LocalId }, Ct);
         await hub.Runs.MarkRunningAsync(failed.Id, Ct);
@@ -60,7 +61,7 @@ public sealed class RunStoreTests
     [Fact]
     public async Task A_run_and_its_share_list_outputs_first_then_inputs_each_by_position()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var input0 = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         var input1 = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         var output0 = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Green), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
@@ -77,7 +78,7 @@ public sealed class RunStoreTests
     [Fact]
     public async Task Deleting_a_run_removes_its_blob_only_when_unreferenced()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var shared = await hub.Blobs.PutAsync(HubDataHarness.Png(16, 16, SKColors.Yellow), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         var own = await hub.Blobs.PutAsync(HubDataHarness.Png(16, 16, SKColors.Cyan), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         var first = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", InputImages: [shared.Sha256, own.Sha256]) { OwnerId = Owner.LocalId }, Ct);
@@ -100,7 +101,7 @@ public sealed class RunStoreTests
     [Fact]
     public async Task An_image_in_an_ab_vote_or_chat_message_survives_its_run()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var a = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         var b = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         var c = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Green), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
@@ -126,18 +127,22 @@ public sealed class RunStoreTests
     [Fact]
     public async Task Full_text_search_finds_prompts_and_outputs_by_word_prefix()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var star = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "a red star on white") { OwnerId = Owner.LocalId }, Ct);
         var caption = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm") { OwnerId = Owner.LocalId }, Ct);
         await hub.Runs.MarkSucceededAsync(caption.Id, new(Text: "A blue triangle in the corner"), Ct);
         await hub.Runs.CreateAsync(new(RunKind.Chat, "shapes-chat", "tell me about squares") { OwnerId = Owner.LocalId }, Ct);
+        var cafe = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "un café crème") { OwnerId = Owner.LocalId }, Ct);
 
         Assert.Equal([star.Id], await Search(hub, "red star"));
         Assert.Equal([star.Id], await Search(hub, "STA"));          // prefix, case-insensitive
         Assert.Equal([caption.Id], await Search(hub, "triangle"));  // output text, indexed on update
         Assert.Empty(await Search(hub, "red triangle"));            // all words must match
         Assert.Empty(await Search(hub, "\"unbalanced NEAR( * OR"));   // FTS syntax in user text is inert
-        Assert.Equal(3, (await hub.Runs.ListAsync(new RunQuery { Owner = OwnerScope.Local, Text = "  " }, Ct)).Total);
+        Assert.Empty(await Search(hub, "star') | !('zzz"));          // and so is tsquery syntax
+        Assert.Equal([cafe.Id], await Search(hub, "CAFE creme"));   // diacritics folded, both ways
+        Assert.Equal([cafe.Id], await Search(hub, "crème"));
+        Assert.Equal(4, (await hub.Runs.ListAsync(new RunQuery { Owner = OwnerScope.Local, Text = "  " }, Ct)).Total);
 
         await hub.Runs.DeleteAsync(star.Id, OwnerScope.Local, Ct);
         Assert.Empty(await Search(hub, "star"));
@@ -147,7 +152,7 @@ public sealed class RunStoreTests
     public async Task Filters_paging_and_gallery()
     {
         var clock = new ManualClock(new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var hub = await HubDataHarness.StartAsync(clock);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
         var ids = new List<long>();
         for (var i = 0; i < 10; i++)
         {
@@ -180,7 +185,7 @@ public sealed class RunStoreTests
     [Fact]
     public async Task Unknown_images_and_bad_json_are_refused()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var missing = await Assert.ThrowsAsync<ImageNotStoredException>(() => hub.Runs.CreateAsync(new(RunKind.Caption, "m", InputImages: [new string('0', 64)]) { OwnerId = Owner.LocalId }, Ct));
         Assert.Equal(new string('0', 64), missing.Sha256);
         await Assert.ThrowsAsync<ArgumentException>(() => hub.Runs.CreateAsync(new(RunKind.Caption, "m", ParametersJson: "{not json") { OwnerId = Owner.LocalId }, Ct));
@@ -194,3 +199,8 @@ public sealed class RunStoreTests
     private static bool BlobFileExists(HubDataHarness hub, string sha) =>
         Directory.GetFiles(hub.BlobPath, sha + ".*", SearchOption.AllDirectories).Length > 0;
 }
+
+public sealed class RunStoreTestsOnSqlite() : RunStoreTests(TestDatabase.Sqlite);
+
+[Collection(PostgresServer.Collection)]
+public sealed class RunStoreTestsOnPostgres(PostgresServer server) : RunStoreTests(server);

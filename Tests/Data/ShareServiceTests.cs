@@ -1,18 +1,19 @@
 using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
+using MultimodalHub.Tests.Support;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
 
-public sealed class ShareServiceTests
+public abstract class ShareServiceTests(TestDatabase database)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Tokens_are_unique_url_safe_and_at_least_128_bits()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var run = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm") { OwnerId = Owner.LocalId }, Ct);
         var tokens = new List<string>();
         for (var i = 0; i < 200; i++)
@@ -35,7 +36,7 @@ public sealed class ShareServiceTests
     public async Task Links_expire_as_specified(ShareExpiry expiry, double hours)
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var hub = await HubDataHarness.StartAsync(clock);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
         var run = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm", "what shape?") { OwnerId = Owner.LocalId }, Ct);
         var link = await hub.Shares.CreateAsync(new([run.Id], expiry), Ct);
         Assert.Equal(clock.GetUtcNow().AddHours(hours).ToUnixTimeMilliseconds(), link.ExpiresAt!.Value.ToUnixTimeMilliseconds());
@@ -51,7 +52,7 @@ public sealed class ShareServiceTests
     public async Task Never_expiring_link_lives_until_revoked()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var hub = await HubDataHarness.StartAsync(clock);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
         var run = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm") { OwnerId = Owner.LocalId }, Ct);
         var link = await hub.Shares.CreateAsync(new([run.Id], ShareExpiry.Never), Ct);
         Assert.Null(link.ExpiresAt);
@@ -72,7 +73,7 @@ public sealed class ShareServiceTests
     public async Task Unknown_expired_and_revoked_tokens_resolve_identically()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var hub = await HubDataHarness.StartAsync(clock);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
         var image = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         var run = await hub.Runs.CreateAsync(new(RunKind.Classify, "clip-shapes", "red,blue", InputImages: [image.Sha256]) { OwnerId = Owner.LocalId }, Ct);
         var expired = await hub.Shares.CreateAsync(new([run.Id], ShareExpiry.OneHour), Ct);
@@ -92,7 +93,7 @@ public sealed class ShareServiceTests
     [Fact]
     public async Task Resolve_reveals_only_the_shared_runs_and_counts_views_atomically()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var sharedImage = await hub.Blobs.PutAsync(HubDataHarness.Png(12, 10, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         var privateImage = await hub.Blobs.PutAsync(HubDataHarness.Png(12, 10, SKColors.Blue), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         var a = await hub.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "a red star", "blurry", """{"seed":1}""") { OwnerId = Owner.LocalId }, Ct);
@@ -125,7 +126,7 @@ public sealed class ShareServiceTests
     [Fact]
     public async Task Deleted_runs_disappear_from_links_and_invalid_requests_are_refused()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var run = await hub.Runs.CreateAsync(new(RunKind.Caption, "shapes-vlm") { OwnerId = Owner.LocalId }, Ct);
         var link = await hub.Shares.CreateAsync(new([run.Id]), Ct);
         Assert.Equal(ShareKind.Run, link.Kind);
@@ -140,3 +141,8 @@ public sealed class ShareServiceTests
         await Assert.ThrowsAsync<ArgumentException>(() => hub.Shares.CreateAsync(new([other.Id], Title: new string('t', 201)), Ct));
     }
 }
+
+public sealed class ShareServiceTestsOnSqlite() : ShareServiceTests(TestDatabase.Sqlite);
+
+[Collection(PostgresServer.Collection)]
+public sealed class ShareServiceTestsOnPostgres(PostgresServer server) : ShareServiceTests(server);

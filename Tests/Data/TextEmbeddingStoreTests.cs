@@ -2,19 +2,20 @@ using Microsoft.Extensions.DependencyInjection;
 using MultimodalHub.Data.Accounts;
 using MultimodalHub.Data.Entities;
 using MultimodalHub.Data.Services;
+using MultimodalHub.Tests.Support;
 using SkiaSharp;
 
 namespace MultimodalHub.Tests.Data;
 
 /// <summary>Text vectors on a real SQLite file: which texts get one, upsert, cosine ranking with details, and cascade deletes.</summary>
-public sealed class TextEmbeddingStoreTests
+public abstract class TextEmbeddingStoreTests(TestDatabase database)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Prompts_captions_answers_and_chat_messages_are_indexed_ranked_and_deleted_with_their_run_or_chat()
     {
-        await using var hub = await HubDataHarness.StartAsync();
+        await using var hub = await HubDataHarness.StartAsync(database);
         var texts = hub.Services.GetRequiredService<ITextEmbeddingStore>();
         var image = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
 
@@ -70,3 +71,8 @@ public sealed class TextEmbeddingStoreTests
             left.Select(h => (h.Source, h.ItemId)).Order());
     }
 }
+
+public sealed class TextEmbeddingStoreTestsOnSqlite() : TextEmbeddingStoreTests(TestDatabase.Sqlite);
+
+[Collection(PostgresServer.Collection)]
+public sealed class TextEmbeddingStoreTestsOnPostgres(PostgresServer server) : TextEmbeddingStoreTests(server);

@@ -11,7 +11,7 @@ using SkiaSharp;
 namespace MultimodalHub.Tests.Data;
 
 /// <summary>Uploads that never became part of a run, chat or vote are deleted after the retention; nothing else is.</summary>
-public sealed class UnattachedImageSweepTests
+public abstract class UnattachedImageSweepTests(TestDatabase database)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -19,7 +19,7 @@ public sealed class UnattachedImageSweepTests
     public async Task Sweep_deletes_only_old_images_that_nothing_references()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var hub = await HubDataHarness.StartAsync(clock);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
         var orphan = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         var input = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Green), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         var reuploaded = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
@@ -48,7 +48,7 @@ public sealed class UnattachedImageSweepTests
     public async Task Sweep_works_through_more_images_than_one_batch_and_keeps_chat_and_vote_images()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var hub = await HubDataHarness.StartAsync(clock);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
         var orphans = new List<string>();
         for (var i = 0; i < 7; i++)
             orphans.Add((await hub.Blobs.PutAsync(HubDataHarness.Png(4, 4, new SKColor((byte)(10 * (i + 1)), 0, 0)), MultimodalHub.Data.Entities.Owner.LocalId, Ct)).Sha256);
@@ -84,7 +84,7 @@ public sealed class UnattachedImageSweepTests
     public async Task A_page_that_uses_a_swept_upload_gets_a_readable_failure_and_the_work_never_runs()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var hub = await HubDataHarness.StartAsync(clock);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
         var upload = await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Teal), MultimodalHub.Data.Entities.Owner.LocalId, Ct);
         clock.Advance(TimeSpan.FromDays(2));
         Assert.Equal(1, await hub.Blobs.SweepUnattachedAsync(clock.GetUtcNow() - TimeSpan.FromDays(1), ct: Ct));
@@ -102,7 +102,7 @@ public sealed class UnattachedImageSweepTests
     [Fact]
     public async Task The_app_sweeps_on_its_interval()
     {
-        await using var host = await DataTestHost.StartAsync(b =>
+        await using var host = await DataTestHost.StartAsync(database, b =>
         {
             b.Configuration["Data:UnattachedImageRetention"] = "00:00:00.050";
             b.Configuration["Data:UnattachedImageSweepInterval"] = "00:00:00.100";
@@ -117,3 +117,8 @@ public sealed class UnattachedImageSweepTests
         Assert.Empty(Directory.GetFiles(Path.Combine(host.Dir, "blobs"), image.Sha256 + ".*", SearchOption.AllDirectories));
     }
 }
+
+public sealed class UnattachedImageSweepTestsOnSqlite() : UnattachedImageSweepTests(TestDatabase.Sqlite);
+
+[Collection(PostgresServer.Collection)]
+public sealed class UnattachedImageSweepTestsOnPostgres(PostgresServer server) : UnattachedImageSweepTests(server);

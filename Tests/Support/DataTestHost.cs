@@ -6,13 +6,16 @@ using MultimodalHub.Data;
 namespace MultimodalHub.Tests.Support;
 
 /// <summary>
-/// An in-process web host over a real, freshly migrated SQLite file and blob folder in a temporary directory, with
+/// An in-process web host over a real, freshly migrated database (SQLite file or PostgreSQL: <see cref="TestDatabase"/>) and blob folder in a temporary directory, with
 /// the endpoints a test maps; deleted again on dispose.
 /// </summary>
 public sealed class DataTestHost : IAsyncDisposable
 {
-    private DataTestHost(string dir, WebApplication app)
+    private readonly TestDatabase _database;
+
+    private DataTestHost(string dir, WebApplication app, TestDatabase database)
     {
+        _database = database;
         Dir = dir;
         App = app;
         Client = app.GetTestClient();
@@ -26,13 +29,17 @@ public sealed class DataTestHost : IAsyncDisposable
 
     public IServiceProvider Services => App.Services;
 
-    public static async Task<DataTestHost> StartAsync(Action<WebApplicationBuilder>? configure, Action<WebApplication> map, CancellationToken ct)
+    public static Task<DataTestHost> StartAsync(Action<WebApplicationBuilder>? configure, Action<WebApplication> map, CancellationToken ct) =>
+        StartAsync(TestDatabase.Sqlite, configure, map, ct);
+
+    public static async Task<DataTestHost> StartAsync(TestDatabase database, Action<WebApplicationBuilder>? configure, Action<WebApplication> map, CancellationToken ct)
     {
         var dir = Path.Combine(Path.GetTempPath(), "hub-host-tests", Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
-        builder.Configuration["Data:DatabasePath"] = Path.Combine(dir, "hub.db");
         builder.Configuration["Data:BlobPath"] = Path.Combine(dir, "blobs");
+        foreach (var (key, value) in await database.SettingsAsync(dir, ct))
+            builder.Configuration[key] = value;
         builder.Services.AddHubData(builder.Configuration);
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -47,7 +54,7 @@ public sealed class DataTestHost : IAsyncDisposable
         });
         map(app);
         await app.StartAsync(ct);
-        return new DataTestHost(dir, app);
+        return new DataTestHost(dir, app, database);
     }
 
     public async ValueTask DisposeAsync()
@@ -55,7 +62,7 @@ public sealed class DataTestHost : IAsyncDisposable
         Client.Dispose();
         await App.StopAsync(CancellationToken.None);
         await App.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        await _database.DropAsync(Dir);
         try { Directory.Delete(Dir, true); } catch (IOException) { }
     }
 }

@@ -87,7 +87,7 @@ public static class AccountServices
     }
 
     /// <summary>The cookie-encryption keys live beside the database, so sign-ins survive restarts and container rebuilds.</summary>
-    private static string KeysFolder(IConfiguration configuration)
+    private static string KeysFolder(ConfigurationManager configuration)
     {
         var data = configuration.GetSection(DataOptions.Section).Get<DataOptions>() ?? new DataOptions();
         var folder = Path.Combine(Path.GetDirectoryName(data.ResolvedDatabasePath)!, "keys");
