@@ -58,8 +58,19 @@ internal sealed class EvalStore(IDbContextFactory<HubDbContext> dbs, TimeProvide
             .ToListAsync(ct);
         return rows.Select(r => new EvalRun
         {
-            Id = r.Id, OwnerId = r.OwnerId, Benchmark = r.Benchmark, Model = r.Model, Dataset = r.Dataset, Images = r.Images, Questions = r.Questions,
-            Accuracy = r.Accuracy, AccuracyPlus = r.AccuracyPlus, CategoriesJson = r.CategoriesJson, ItemsJson = "", Created = r.Created, DurationMs = r.DurationMs,
+            Id = r.Id,
+            OwnerId = r.OwnerId,
+            Benchmark = r.Benchmark,
+            Model = r.Model,
+            Dataset = r.Dataset,
+            Images = r.Images,
+            Questions = r.Questions,
+            Accuracy = r.Accuracy,
+            AccuracyPlus = r.AccuracyPlus,
+            CategoriesJson = r.CategoriesJson,
+            ItemsJson = "",
+            Created = r.Created,
+            DurationMs = r.DurationMs,
         }).ToList();
     }
 

@@ -69,7 +69,8 @@ public sealed class YesNoRunner(InferenceClient client, IEvalStore store, TimePr
         var (categories, overall) = YesNoScoring.Score(answers);
         var ms = time.GetElapsedTime(started).TotalMilliseconds;
         var stored = await store.AddAsync(new NewEvalRun(YesNoScoring.Benchmark, model, dataset, overall.Images, overall.Questions, overall.Accuracy, overall.AccuracyPlus,
-            JsonSerializer.Serialize(categories, RunText.Json), JsonSerializer.Serialize(answers, RunText.Json), ms) { OwnerId = ownerId }, CancellationToken.None);
+            JsonSerializer.Serialize(categories, RunText.Json), JsonSerializer.Serialize(answers, RunText.Json), ms)
+        { OwnerId = ownerId }, CancellationToken.None);
         return new YesNoReport(model, dataset, categories, answers, overall.Images, overall.Accuracy, overall.AccuracyPlus, ms, stored.Id);
     }
 
