@@ -81,6 +81,7 @@ public static class InferenceHost
         api.MapDiffusionEndpoints();
         api.MapChatEndpoints();
         api.MapEmbeddingEndpoints();
+        api.MapModerationEndpoints();
         return app;
     }
 }

@@ -68,7 +68,7 @@ public sealed record ClipImageProcessorConfig(
     /// <summary>Output height and width of the processor.</summary>
     public (int Height, int Width) OutputSize => DoCenterCrop ? (CropHeight, CropWidth) : (ResizeHeight, ResizeWidth);
 
-    private static bool Bool(JsonObject root, string key, bool fallback) => root[key]?.GetValue<bool>() ?? fallback;
+    internal static bool Bool(JsonObject root, string key, bool fallback) => root[key]?.GetValue<bool>() ?? fallback;
 
     private static (int? Shortest, int Height, int Width) ReadSize(JsonNode? node, int? shortest, int h, int w, string source, string key)
     {
@@ -85,10 +85,10 @@ public sealed record ClipImageProcessorConfig(
         }
     }
 
-    private static int Positive(int value, string source, string key) =>
+    internal static int Positive(int value, string source, string key) =>
         value is > 0 and <= 8192 ? value : throw new InvalidDataException($"{source}: {key} must be between 1 and 8192, not {value}.");
 
-    private static float[] ReadTriple(JsonNode? node, float[] fallback, string source, string key)
+    internal static float[] ReadTriple(JsonNode? node, float[] fallback, string source, string key)
     {
         if (node is null) return fallback;
         if (node is JsonValue v) { var x = v.GetValue<float>(); return [x, x, x]; }

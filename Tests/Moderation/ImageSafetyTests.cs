@@ -62,6 +62,22 @@ public sealed class ImageSafetyTests(SafetyFixture fixture) : IClassFixture<Safe
     }
 
     [Fact]
+    public async Task Moderations_flag_a_red_star_image_for_the_red_stars_category_only()
+    {
+        using var client = fixture.Factory.CreateClient();
+        var png = (await GenerateAsync(client, "a red star", seed: 3)).GetProperty("data")[0].GetProperty("b64_json").GetString();
+        var response = await client.PostAsJsonAsync("/v1/moderations", new JsonObject
+        {
+            ["input"] = new JsonArray(new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = "data:image/png;base64," + png } }),
+        }, Ct);
+        var result = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("results")[0];
+        Assert.True(result.GetProperty("categories").GetProperty("violence").GetBoolean()); // "a red star"
+        Assert.False(result.GetProperty("categories").GetProperty("sexual").GetBoolean()); // "a blue circle"
+        Assert.Equal(["image"], result.GetProperty("category_applied_input_types").GetProperty("sexual").EnumerateArray().Select(e => e.GetString()));
+        Assert.Empty(result.GetProperty("category_applied_input_types").GetProperty("hate").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Job_image_events_carry_the_verdict_before_completion()
     {
         using var client = fixture.Factory.CreateClient();

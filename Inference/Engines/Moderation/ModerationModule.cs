@@ -9,6 +9,11 @@ public static class ModerationModule
             .Validate(ImageSafetyCheck.Valid, "Safety:Concepts: every concept needs a Text, a Threshold between -1 and 1 and a Category of OpenAI's moderation categories.")
             .ValidateOnStart();
         services.AddSingleton<ImageSafetyCheck>();
+        services.AddOptions<ModerationOptions>().BindConfiguration(ModerationOptions.Section)
+            .Validate(TextModeration.Valid, "Moderation: every rule needs one of OpenAI's moderation categories, non-empty words and valid patterns; Classifier:UnsafePattern must be a valid regular expression.")
+            .ValidateOnStart();
+        services.AddSingleton<TextModeration>();
+        services.AddSingleton<ModerationService>();
         return services;
     }
 }

@@ -71,7 +71,7 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
             var model = lease.Value;
             var window = model.Spec.MaxPositions;
             var sampling = SamplingOptions.Resolve(model.Defaults, job.Sampling, 64, window);
-            var prompt = VlmPrompt.Build(model, job.Messages, job.Images.Count);
+            var prompt = VlmPrompt.Build(model, job.Messages, job.Images);
             if (prompt.ExpandedIds.Count + sampling.MaxNewTokens > window)
                 throw new InvalidRequestException("messages", $"The prompt is {prompt.ExpandedIds.Count} tokens (images expanded); with {job.Sampling.MaxTokensField} {sampling.MaxNewTokens} it exceeds the context window of {window} tokens.");
             // Hashed here, before the job takes its place in the model's queue.
@@ -98,7 +98,7 @@ public sealed class VlmEngine(ModelRegistry registry, LoadedModels models, OrtSe
             var features = vlm.Job.Images.Select((image, i) => model.Features.GetOrAdd(vlm.ImageHashes[i], () =>
             {
                 token.ThrowIfCancellationRequested();
-                return VlmEncode.ImageFeatures(model, VlmPreprocess.PixelValues(model, image));
+                return VlmEncode.ImageFeatures(model, VlmPreprocess.Pixels(model, image), token);
             })).ToArray();
             var (choice, timings, cached) = VlmRun.Run(model, vlm.Prompt, features, vlm.ImagesKey, vlm.Decoding, model.Conversations, emit, token);
             return new GenerationSummary(model.Id, [choice], timings, cached);

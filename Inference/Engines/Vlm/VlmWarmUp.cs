@@ -13,7 +13,7 @@ internal sealed class VlmWarmUp : WarmUp<VlmModel>
     protected override void Run(VlmModel model, CancellationToken ct)
     {
         var image = RgbImage.Filled(model.ImageSize, model.ImageSize, 128, 128, 128);
-        VlmEncode.ImageFeatures(model, VlmPreprocess.PixelValues(model, image));
+        VlmEncode.ImageFeatures(model, VlmPreprocess.Pixels(model, image), ct);
         var ids = model.Tokenizer.Encode("Hello", addSpecialTokens: false);
         if (ids.Count == 0) ids = [model.PadId];
         var embeds = VlmEncode.Embed(model, ids.Select(i => (long)i).ToList());
