@@ -26,6 +26,7 @@ public static class HubDataServiceCollectionExtensions
         services.TryAddSingleton<IRunStore, RunStore>();
         services.TryAddSingleton<IShareService, ShareService>();
         services.TryAddSingleton<IRatingService, RatingService>();
+        services.TryAddSingleton<IEvalStore, EvalStore>();
         services.TryAddSingleton<Search.ImageVectorIndex>();
         services.TryAddSingleton<IEmbeddingStore, EmbeddingStore>();
         services.TryAddSingleton<ITextEmbeddingStore, TextEmbeddingStore>();

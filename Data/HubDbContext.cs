@@ -25,6 +25,7 @@ public class HubDbContext : IdentityDbContext<HubUser>
     public DbSet<ShareLink> ShareLinks => Set<ShareLink>();
     public DbSet<ShareLinkItem> ShareLinkItems => Set<ShareLinkItem>();
     public DbSet<AbVote> AbVotes => Set<AbVote>();
+    public DbSet<EvalRun> EvalRuns => Set<EvalRun>();
     public DbSet<Embedding> Embeddings => Set<Embedding>();
     public DbSet<TextEmbedding> TextEmbeddings => Set<TextEmbedding>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
@@ -156,6 +157,16 @@ public class HubDbContext : IdentityDbContext<HubUser>
             e.HasIndex(x => x.ImageA);
             e.HasIndex(x => x.ImageB);
             e.HasIndex(x => x.Created);
+        });
+
+        builder.Entity<EvalRun>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Benchmark).HasMaxLength(32);
+            e.Property(x => x.Model).HasMaxLength(200);
+            e.Property(x => x.Dataset).HasMaxLength(200);
+            e.HasOne<Owner>().WithMany().HasForeignKey(x => x.OwnerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasIndex(x => new { x.OwnerId, x.Benchmark, x.Created });
         });
 
         builder.Entity<Embedding>(e =>

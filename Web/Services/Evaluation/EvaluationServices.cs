@@ -9,6 +9,7 @@ public static class EvaluationServices
     {
         services.AddTransient<PerplexityScorer>();
         services.AddTransient<ClipScorer>();
+        services.AddTransient<YesNoRunner>();
         return services;
     }
 }
