@@ -6,11 +6,23 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace MultimodalHub.Data.Migrations.Postgres
 {
     /// <inheritdoc />
-    public partial class EvalRuns : Migration
+    public partial class InstancesAndEvalRuns : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.AddColumn<int>(
+                name: "Instance",
+                table: "Runs",
+                type: "integer",
+                nullable: true);
+
+            migrationBuilder.AddColumn<int>(
+                name: "Instance",
+                table: "ApiKeys",
+                type: "integer",
+                nullable: true);
+
             migrationBuilder.CreateTable(
                 name: "EvalRuns",
                 columns: table => new
@@ -52,6 +64,14 @@ namespace MultimodalHub.Data.Migrations.Postgres
         {
             migrationBuilder.DropTable(
                 name: "EvalRuns");
+
+            migrationBuilder.DropColumn(
+                name: "Instance",
+                table: "Runs");
+
+            migrationBuilder.DropColumn(
+                name: "Instance",
+                table: "ApiKeys");
         }
     }
 }

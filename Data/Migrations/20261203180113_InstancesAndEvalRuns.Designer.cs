@@ -10,8 +10,8 @@ using MultimodalHub.Data;
 namespace MultimodalHub.Data.Migrations
 {
     [DbContext(typeof(HubDbContext))]
-    [Migration("20261203162136_EvalRuns")]
-    partial class EvalRuns
+    [Migration("20261203180113_InstancesAndEvalRuns")]
+    partial class InstancesAndEvalRuns
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -247,6 +247,9 @@ namespace MultimodalHub.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
+
+                    b.Property<int?>("Instance")
+                        .HasColumnType("INTEGER");
 
                     b.Property<bool>("IsService")
                         .HasColumnType("INTEGER");
@@ -583,6 +586,9 @@ namespace MultimodalHub.Data.Migrations
                     b.Property<long?>("Finished")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("Instance")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Kind")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -659,8 +665,14 @@ namespace MultimodalHub.Data.Migrations
                     b.Property<int>("Position")
                         .HasColumnType("INTEGER");
 
+                    b.Property<bool>("Flagged")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("ImageSha256")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SafetyJson")
                         .HasColumnType("TEXT");
 
                     b.HasKey("RunId", "Role", "Position");

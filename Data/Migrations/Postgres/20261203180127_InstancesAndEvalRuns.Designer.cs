@@ -11,8 +11,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace MultimodalHub.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresHubDbContext))]
-    [Migration("20261203164306_Instances")]
-    partial class Instances
+    [Migration("20261203180127_InstancesAndEvalRuns")]
+    partial class InstancesAndEvalRuns
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -409,6 +409,66 @@ namespace MultimodalHub.Data.Migrations.Postgres
                     b.ToTable("Embeddings");
                 });
 
+            modelBuilder.Entity("MultimodalHub.Data.Entities.EvalRun", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<double>("Accuracy")
+                        .HasColumnType("double precision");
+
+                    b.Property<double>("AccuracyPlus")
+                        .HasColumnType("double precision");
+
+                    b.Property<string>("Benchmark")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("CategoriesJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("Created")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Dataset")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<double>("DurationMs")
+                        .HasColumnType("double precision");
+
+                    b.Property<int>("Images")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("ItemsJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("OwnerId")
+                        .IsRequired()
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<int>("Questions")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OwnerId", "Benchmark", "Created");
+
+                    b.ToTable("EvalRuns");
+                });
+
             modelBuilder.Entity("MultimodalHub.Data.Entities.HubUser", b =>
                 {
                     b.Property<string>("Id")
@@ -626,9 +686,15 @@ namespace MultimodalHub.Data.Migrations.Postgres
                     b.Property<int>("Position")
                         .HasColumnType("integer");
 
+                    b.Property<bool>("Flagged")
+                        .HasColumnType("boolean");
+
                     b.Property<string>("ImageSha256")
                         .IsRequired()
                         .HasColumnType("character varying(64)");
+
+                    b.Property<string>("SafetyJson")
+                        .HasColumnType("text");
 
                     b.HasKey("RunId", "Role", "Position");
 
@@ -910,6 +976,15 @@ namespace MultimodalHub.Data.Migrations.Postgres
                         .WithMany()
                         .HasForeignKey("ImageSha256")
                         .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("MultimodalHub.Data.Entities.EvalRun", b =>
+                {
+                    b.HasOne("MultimodalHub.Data.Entities.Owner", null)
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 

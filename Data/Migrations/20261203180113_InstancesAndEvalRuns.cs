@@ -5,11 +5,23 @@
 namespace MultimodalHub.Data.Migrations
 {
     /// <inheritdoc />
-    public partial class EvalRuns : Migration
+    public partial class InstancesAndEvalRuns : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.AddColumn<int>(
+                name: "Instance",
+                table: "Runs",
+                type: "INTEGER",
+                nullable: true);
+
+            migrationBuilder.AddColumn<int>(
+                name: "Instance",
+                table: "ApiKeys",
+                type: "INTEGER",
+                nullable: true);
+
             migrationBuilder.CreateTable(
                 name: "EvalRuns",
                 columns: table => new
@@ -51,6 +63,14 @@ namespace MultimodalHub.Data.Migrations
         {
             migrationBuilder.DropTable(
                 name: "EvalRuns");
+
+            migrationBuilder.DropColumn(
+                name: "Instance",
+                table: "Runs");
+
+            migrationBuilder.DropColumn(
+                name: "Instance",
+                table: "ApiKeys");
         }
     }
 }
