@@ -147,7 +147,11 @@ public sealed class EvaluateArenaTests(InferenceFixture inference) : IClassFixtu
         using var api = inference.Factory.CreateClient();
         var response = await api.PostAsJsonAsync("/v1/chat/completions", new
         {
-            model = "shapes-chat", messages = new[] { new { role = "user", content = Prompt } }, temperature = 0, top_p = 1, max_tokens = 24,
+            model = "shapes-chat",
+            messages = new[] { new { role = "user", content = Prompt } },
+            temperature = 0,
+            top_p = 1,
+            max_tokens = 24,
         }, Ct);
         var body = await response.Content.ReadAsStringAsync(Ct);
         Assert.True(response.IsSuccessStatusCode, body);
