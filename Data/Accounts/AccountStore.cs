@@ -51,8 +51,8 @@ internal sealed class AccountStore(IDbContextFactory<HubDbContext> dbs, TimeProv
         await using var db = await dbs.CreateDbContextAsync(ct);
         var uses = db.RunImages.Select(ri => new { ri.Run!.OwnerId, ri.ImageSha256 })
             .Concat(db.ChatMessages.Where(m => m.ImageSha256 != null).Select(m => new { m.Session!.OwnerId, ImageSha256 = m.ImageSha256! }))
-            .Concat(db.AbVotes.Select(v => new { v.OwnerId, ImageSha256 = v.ImageA }))
-            .Concat(db.AbVotes.Select(v => new { v.OwnerId, ImageSha256 = v.ImageB }))
+            .Concat(db.AbVotes.Where(v => v.ImageA != null).Select(v => new { v.OwnerId, ImageSha256 = v.ImageA! }))
+            .Concat(db.AbVotes.Where(v => v.ImageB != null).Select(v => new { v.OwnerId, ImageSha256 = v.ImageB! }))
             .Concat(db.ImageUploads.Select(u => new { u.OwnerId, u.ImageSha256 }))
             .Distinct();
         var rows = await (from u in uses

@@ -185,11 +185,9 @@ namespace MultimodalHub.Data.Migrations
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("ImageA")
-                        .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ImageB")
-                        .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<string>("OwnerId")
@@ -205,6 +203,12 @@ namespace MultimodalHub.Data.Migrations
 
                     b.Property<long?>("RunB")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("TextA")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TextB")
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("Winner")
                         .IsRequired()
@@ -878,14 +882,12 @@ namespace MultimodalHub.Data.Migrations
                     b.HasOne("MultimodalHub.Data.Entities.StoredImage", null)
                         .WithMany()
                         .HasForeignKey("ImageA")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
+                        .OnDelete(DeleteBehavior.Restrict);
 
                     b.HasOne("MultimodalHub.Data.Entities.StoredImage", null)
                         .WithMany()
                         .HasForeignKey("ImageB")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
+                        .OnDelete(DeleteBehavior.Restrict);
 
                     b.HasOne("MultimodalHub.Data.Entities.Owner", null)
                         .WithMany()

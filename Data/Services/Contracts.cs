@@ -127,8 +127,15 @@ public sealed record SharedRun(
 
 public sealed record SharedImage(string Sha256, RunImageRole Role, int Position, int Width, int Height, string MimeType);
 
-/// <summary>One side of an A/B comparison. Contender defaults to the run's model when a run is given.</summary>
-public sealed record AbCandidate(string ImageSha256, long? RunId = null, string? Contender = null);
+/// <summary>One side of an A/B comparison: an image (by id) or a text answer (<see cref="Text"/>, the arena's chat
+/// answers). Contender defaults to the run's model when a run is given.</summary>
+public sealed record AbCandidate(string? ImageSha256, long? RunId = null, string? Contender = null, string? Text = null)
+{
+    /// <summary>A chat answer as one side.</summary>
+    public static AbCandidate OfText(string text, string contender, long? runId = null) => new(null, runId, contender, text);
+
+    public bool IsText => Text is not null;
+}
 
 public sealed record EloEntry(string Contender, double Rating, int Wins, int Losses, int Ties)
 {

@@ -82,10 +82,12 @@ public interface IShareService
 public interface IRatingService
 {
     Task<bool> SetThumbAsync(long runId, Thumb thumb, OwnerScope owner, CancellationToken ct = default);
-    /// <summary>Records a vote of the scope's owner; both images must be readable by them and both runs (if given) theirs.</summary>
+    /// <summary>Records a vote of the scope's owner on two images (both readable by them) or two chat answers (texts);
+    /// both runs, if given, must be theirs.</summary>
     Task<AbVote> RecordAbVoteAsync(OwnerScope owner, string prompt, AbCandidate a, AbCandidate b, AbWinner winner, CancellationToken ct = default);
     Task<IReadOnlyList<AbVote>> ListAbVotesAsync(OwnerScope owner, CancellationToken ct = default);
-    /// <summary>Preference pairs from A/B votes (ties skipped) and thumbs (up vs down runs of the same kind and prompt).</summary>
+    /// <summary>Preference pairs from A/B votes (source "ab" for images, "arena" for chat answers; ties and both-bad
+    /// skipped) and thumbs (up vs down runs of the same kind and prompt).</summary>
     Task<IReadOnlyList<PreferencePair>> PreferencePairsAsync(OwnerScope owner, CancellationToken ct = default);
     /// <summary>Writes the pairs as JSONL (snake_case: prompt, chosen, rejected, ...); returns the number of lines.</summary>
     Task<int> ExportPreferencePairsAsync(Stream output, OwnerScope owner, CancellationToken ct = default);

@@ -35,22 +35,24 @@ internal sealed class RatingService(
         ArgumentException.ThrowIfNullOrWhiteSpace(prompt);
         if (!Enum.IsDefined(winner))
             throw new ArgumentException("Unknown winner.", nameof(winner));
-        if (a.ImageSha256 == b.ImageSha256)
-            throw new ArgumentException("A and B must be different images.", nameof(b));
+        var texts = CheckKinds(a, b);
 
         await using var db = await dbs.CreateDbContextAsync(ct);
         foreach (var run in new[] { a.RunId, b.RunId })
             if (run is { } id && !await db.Runs.Visible(owner).AnyAsync(r => r.Id == id, ct))
                 throw new ArgumentException("Unknown run id in the comparison.", nameof(a));
-        foreach (var sha in new[] { a.ImageSha256, b.ImageSha256 })
-            if (!await OwnerScopeQueries.Readable(db, sha, owner).AnyAsync(ct))
-                throw new ArgumentException("Unknown image id in the comparison.", nameof(a));
+        if (!texts)
+            foreach (var sha in new[] { a.ImageSha256!, b.ImageSha256! })
+                if (!await OwnerScopeQueries.Readable(db, sha, owner).AnyAsync(ct))
+                    throw new ArgumentException("Unknown image id in the comparison.", nameof(a));
         var vote = new AbVote
         {
             OwnerId = owner.OwnerId,
             Prompt = prompt,
             ImageA = a.ImageSha256,
             ImageB = b.ImageSha256,
+            TextA = a.Text,
+            TextB = b.Text,
             RunA = a.RunId,
             RunB = b.RunId,
             ContenderA = await ContenderAsync(db, a, "a", ct),
@@ -58,13 +60,25 @@ internal sealed class RatingService(
             Winner = winner,
             Created = time.GetUtcNow(),
         };
-        var images = await db.Images.CountAsync(i => i.Sha256 == a.ImageSha256 || i.Sha256 == b.ImageSha256, ct);
-        if (images != 2)
+        if (!texts && await db.Images.CountAsync(i => i.Sha256 == a.ImageSha256 || i.Sha256 == b.ImageSha256, ct) != 2)
             throw new ArgumentException("Unknown image id in the comparison.", nameof(a));
         db.AbVotes.Add(vote);
         await db.SaveChangesAsync(ct);
         logger.LogDebug("A/B vote {VoteId}: {A} vs {B} → {Winner}", vote.Id, vote.ContenderA, vote.ContenderB, winner);
         return vote;
+    }
+
+    /// <summary>Both sides images (different ones) or both texts; true for texts.</summary>
+    private static bool CheckKinds(AbCandidate a, AbCandidate b)
+    {
+        foreach (var (c, side) in new[] { (a, "a"), (b, "b") })
+            if (c.IsText == !string.IsNullOrEmpty(c.ImageSha256))
+                throw new ArgumentException($"Side {side}: give either an image or a text.", side);
+        if (a.IsText != b.IsText)
+            throw new ArgumentException("A and B must both be images or both be texts.", nameof(b));
+        if (!a.IsText && a.ImageSha256 == b.ImageSha256)
+            throw new ArgumentException("A and B must be different images.", nameof(b));
+        return a.IsText;
     }
 
     public async Task<IReadOnlyList<AbVote>> ListAbVotesAsync(OwnerScope owner, CancellationToken ct = default)
@@ -79,13 +93,14 @@ internal sealed class RatingService(
         var pairs = new List<PreferencePair>();
         foreach (var v in await ListAbVotesAsync(owner, ct))
         {
-            if (v.Winner == AbWinner.Tie)
+            if (v.Winner is AbWinner.Tie or AbWinner.BothBad)
                 continue;
             var aWins = v.Winner == AbWinner.A;
+            var (a, b) = (v.TextA ?? v.ImageA!, v.TextB ?? v.ImageB!);
             pairs.Add(new PreferencePair(v.Prompt,
-                aWins ? v.ImageA : v.ImageB, aWins ? v.ImageB : v.ImageA,
+                aWins ? a : b, aWins ? b : a,
                 aWins ? v.ContenderA : v.ContenderB, aWins ? v.ContenderB : v.ContenderA,
-                "ab", v.Created));
+                v.TextA is null ? "ab" : "arena", v.Created));
         }
 
         await using var db = await dbs.CreateDbContextAsync(ct);
@@ -128,9 +143,11 @@ internal sealed class RatingService(
                 continue; // same model/settings on both sides says nothing about the ranking
             var a = table.GetValueOrDefault(v.ContenderA, (Rating: initial, Wins: 0, Losses: 0, Ties: 0));
             var b = table.GetValueOrDefault(v.ContenderB, (Rating: initial, Wins: 0, Losses: 0, Ties: 0));
+            // Both bad counts as a tie, as in LMSYS's arena ratings.
+            var tie = v.Winner is AbWinner.Tie or AbWinner.BothBad ? 1 : 0;
             var (newA, newB) = Elo.Update(a.Rating, b.Rating, v.Winner switch { AbWinner.A => 1.0, AbWinner.B => 0.0, _ => 0.5 }, kFactor);
-            table[v.ContenderA] = (newA, a.Wins + (v.Winner == AbWinner.A ? 1 : 0), a.Losses + (v.Winner == AbWinner.B ? 1 : 0), a.Ties + (v.Winner == AbWinner.Tie ? 1 : 0));
-            table[v.ContenderB] = (newB, b.Wins + (v.Winner == AbWinner.B ? 1 : 0), b.Losses + (v.Winner == AbWinner.A ? 1 : 0), b.Ties + (v.Winner == AbWinner.Tie ? 1 : 0));
+            table[v.ContenderA] = (newA, a.Wins + (v.Winner == AbWinner.A ? 1 : 0), a.Losses + (v.Winner == AbWinner.B ? 1 : 0), a.Ties + tie);
+            table[v.ContenderB] = (newB, b.Wins + (v.Winner == AbWinner.B ? 1 : 0), b.Losses + (v.Winner == AbWinner.A ? 1 : 0), b.Ties + tie);
         }
         return table
             .Select(kv => new EloEntry(kv.Key, kv.Value.Rating, kv.Value.Wins, kv.Value.Losses, kv.Value.Ties))

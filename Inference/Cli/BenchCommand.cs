@@ -153,7 +153,7 @@ public sealed class BenchCommand(ModelRegistry registry) : ICliCommand
 
     private sealed record WorkloadRun(BenchWorkloadResult Result, int WarmupServerErrors);
 
-    private sealed record Sample(int Status, double Ms, string? Error)
+    internal sealed record Sample(int Status, double Ms, string? Error)
     {
         public bool Ok => Status is >= 200 and < 300;
     }
@@ -183,7 +183,7 @@ public sealed class BenchCommand(ModelRegistry registry) : ICliCommand
     }
 
     /// <summary>Closed loop: <paramref name="concurrency"/> workers each send the next request when their last one answered, until N are sent or the duration cap passes.</summary>
-    private static async Task<BenchLevelResult> RunLevelAsync(
+    internal static async Task<BenchLevelResult> RunLevelAsync(
         HttpClient http, BenchWorkload workload, int concurrency, int requests, TimeSpan cap, double? baseline, CancellationToken ct)
     {
         var samples = new ConcurrentQueue<Sample>();
@@ -221,7 +221,7 @@ public sealed class BenchCommand(ModelRegistry registry) : ICliCommand
             all.Where(s => !s.Ok).Select(Describe).Distinct().Take(3).ToList());
     }
 
-    private static async Task<Sample> SendAsync(HttpClient http, BenchWorkload workload, CancellationToken ct)
+    internal static async Task<Sample> SendAsync(HttpClient http, BenchWorkload workload, CancellationToken ct)
     {
         var start = Stopwatch.GetTimestamp();
         try
@@ -245,7 +245,7 @@ public sealed class BenchCommand(ModelRegistry registry) : ICliCommand
         }
     }
 
-    private static string Describe(Sample s) => s.Status == 0 ? s.Error ?? "failed" : $"HTTP {s.Status}: {s.Error}";
+    internal static string Describe(Sample s) => s.Status == 0 ? s.Error ?? "failed" : $"HTTP {s.Status}: {s.Error}";
 
     /// <summary>Linear interpolation between closest ranks (numpy's default); <paramref name="sorted"/> ascending.</summary>
     internal static double? Percentile(IReadOnlyList<double> sorted, double q)
@@ -257,7 +257,7 @@ public sealed class BenchCommand(ModelRegistry registry) : ICliCommand
         return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
     }
 
-    private static double? Round(double? v) => v is { } x ? Math.Round(x, 1) : null;
+    internal static double? Round(double? v) => v is { } x ? Math.Round(x, 1) : null;
 
     private static void WriteTable(TextWriter stderr, BenchReport report)
     {

@@ -8,11 +8,12 @@ public sealed record BenchWorkload(string Name, string Route, byte[] Body);
 
 /// <summary>
 /// The benchmark's fixed requests, built from the bundled demo models' golden images (looked up under the model
-/// roots): classify one image against the 24 demo labels, a short greedy chat, a caption, a tiny 64x64 generation.
+/// roots): classify one image against the 24 demo labels, a short greedy chat, a caption, a tiny 64x64 generation,
+/// one short text embedded by the CLIP demo model (the cheapest real request).
 /// </summary>
 public static class BenchWorkloads
 {
-    public static readonly IReadOnlyList<string> Known = ["classify", "chat", "caption", "imagine"];
+    public static readonly IReadOnlyList<string> Known = ["classify", "chat", "caption", "imagine", "embed"];
 
     /// <summary>The clip-shapes labels: 6 colours x 4 shapes.</summary>
     public static readonly IReadOnlyList<string> DemoLabels =
@@ -45,6 +46,7 @@ public static class BenchWorkloads
             Steps = 8,
             Seed = 7,
         })),
+        "embed" => new(name, "/v1/embeddings", Serialize(new EmbeddingsRequest(Input: JsonSerializer.SerializeToElement("a red circle"), Model: "clip-shapes"))),
         _ => throw new CliUsageException($"--workload: unknown workload '{name}'; use {string.Join(", ", Known)}."),
     };
 

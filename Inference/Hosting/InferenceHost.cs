@@ -35,6 +35,7 @@ public static class InferenceHost
         services.AddModelHub();
         services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Cli.BenchCommand>();
         services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Gateway.GatewayCommand>();
+        services.AddSingleton<MultimodalHub.Inference.Cli.ICliCommand, MultimodalHub.Inference.Gateway.GatewayBenchCommand>();
         return services;
     }
 

@@ -33,7 +33,13 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
         if (exception is QueueFullException q)
             http.Response.Headers.RetryAfter = Math.Ceiling(q.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         http.Response.StatusCode = problem.Status!.Value;
-        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+        if (await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception }))
+            return true;
+        // The request accepts no JSON (a streaming client sends Accept: text/event-stream): an error before the stream
+        // starts has no event stream to go in, so it is written as problem+json all the same (else the client would
+        // get an empty 404, or an exception from the middleware).
+        await TypedResults.Problem(problem).ExecuteAsync(http);
+        return true;
     }
 
     /// <summary>The JSON path of a deserialization error as a field name ("$.messages[0].role" → "messages[0].role"; the root → "body").</summary>

@@ -118,6 +118,21 @@ public sealed class ChatApiTests(InferenceFixture fixture) : IClassFixture<Infer
         Assert.NotNull(response.Headers.RetryAfter);
     }
 
+    [Theory]
+    [InlineData("no-such-chat", 1.0, HttpStatusCode.NotFound, "model")]
+    [InlineData("shapes-chat", -1.0, HttpStatusCode.BadRequest, "temperature")]
+    public async Task A_streaming_request_that_accepts_only_event_streams_still_gets_its_error_as_problem_details(string model, double temperature, HttpStatusCode status, string field)
+    {
+        using var client = fixture.Factory.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model, temperature, messages = new[] { new { role = "user", content = "hi" } }, stream = true }),
+        };
+        request.Headers.Accept.ParseAdd("text/event-stream"); // as the web app's client and curl -N users send it
+        using var response = await client.SendAsync(request, Ct);
+        await ApiAsserts.AssertProblem(response, status, field);
+    }
+
     [Fact]
     public async Task Official_openai_client_completes_a_chat()
     {

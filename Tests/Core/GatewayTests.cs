@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -163,6 +164,47 @@ public sealed class GatewayTests(GatewayCluster cluster) : IClassFixture<Gateway
         }
         using var unknown = await cluster.Http.GetAsync("v1/images/jobs/no-such-job", Ct);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task Bench_gateway_measures_direct_and_through_one_and_two_gateways_over_running_workers()
+    {
+        // The real binary's `bench gateway` on this cluster's workers: it starts its own two gateway processes.
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
+        foreach (var a in new[] { HubBinaries.Inference, "bench", "gateway", "--worker", cluster.WorkerName(0), "--worker", cluster.WorkerName(1),
+                     "--pairs", "20", "--requests", "40", "--concurrency", "4", "--warmup", "2", "--duration", "120" })
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
+        var stderr = process.StandardError.ReadToEndAsync(Ct);
+        await process.WaitForExitAsync(Ct);
+        Assert.True(process.ExitCode == 0, await stderr);
+        var report = JsonDocument.Parse(await stdout).RootElement;
+
+        Assert.Equal("/v1/embeddings", report.GetProperty("route").GetString());
+        Assert.False(report.GetProperty("workers_started_here").GetBoolean());
+        Assert.Equal([cluster.WorkerName(0), cluster.WorkerName(1)], report.GetProperty("workers").EnumerateArray().Select(w => w.GetString()));
+        Assert.Equal(0, report.GetProperty("errors").GetInt32());
+        var overhead = report.GetProperty("overhead");
+        Assert.Equal((20, 0), (overhead.GetProperty("pairs").GetInt32(), overhead.GetProperty("errors").GetInt32()));
+        foreach (var side in new[] { "direct", "gateway" })
+            Assert.True(overhead.GetProperty($"{side}_p50_ms").GetDouble() is var p50 && p50 > 0 && p50 <= overhead.GetProperty($"{side}_p95_ms").GetDouble(), side);
+        Assert.Equal(Math.Round(overhead.GetProperty("gateway_p50_ms").GetDouble() - overhead.GetProperty("direct_p50_ms").GetDouble(), 3),
+            overhead.GetProperty("added_p50_ms").GetDouble(), 3);
+
+        var levels = report.GetProperty("throughput").EnumerateArray().ToList();
+        Assert.Equal(["worker 1 directly", "gateway, 1 worker", "gateway, 2 workers"], levels.Select(l => l.GetProperty("target").GetString()));
+        Assert.All(levels, l => Assert.Equal((40, 40, 4), (l.GetProperty("level").GetProperty("requests").GetInt32(), l.GetProperty("level").GetProperty("ok").GetInt32(),
+            l.GetProperty("level").GetProperty("concurrency").GetInt32())));
+        Assert.False(levels[0].TryGetProperty("served_by_worker", out _)); // sent straight to the worker: no gateway counted it
+        // What each gateway's workers answered during its level: all through worker 1 alone, then spread over both.
+        var one = levels[1].GetProperty("served_by_worker").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
+        Assert.Equal(new Dictionary<string, long> { [cluster.WorkerName(0)] = 40 }, one);
+        var two = levels[2].GetProperty("served_by_worker").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
+        Assert.Equal(40, two.Values.Sum());
+        Assert.All(new[] { cluster.WorkerName(0), cluster.WorkerName(1) }, w => Assert.True(two.GetValueOrDefault(w) > 0, $"{w} served none: {string.Join(", ", two)}"));
+        Assert.Equal(Math.Round(levels[2].GetProperty("level").GetProperty("requests_per_second").GetDouble() / levels[1].GetProperty("level").GetProperty("requests_per_second").GetDouble(), 2),
+            report.GetProperty("two_workers_over_one").GetDouble(), 2);
     }
 
     [Fact]

@@ -44,6 +44,41 @@ public abstract class RatingAndEmbeddingTests(TestDatabase database)
     }
 
     [Fact]
+    public async Task Arena_text_votes_rank_chat_contenders_export_as_arena_pairs_and_both_bad_counts_as_a_tie()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
+        var run = await hub.Runs.CreateAsync(new(RunKind.Chat, "shapes-chat", "name a shape") { OwnerId = Owner.LocalId }, Ct);
+        await hub.Runs.MarkSucceededAsync(run.Id, new(Text: "a red circle"), Ct);
+        const string greedy = "shapes-chat · temperature 0 · top-p 1 · 64 tokens", hot = "shapes-chat · temperature 1 · top-p 1 · 64 tokens";
+
+        var vote = await hub.Ratings.RecordAbVoteAsync(OwnerScope.Local, "name a shape",
+            AbCandidate.OfText("a red circle", greedy, run.Id), AbCandidate.OfText("circle circle blue", hot), AbWinner.A, Ct);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await hub.Ratings.RecordAbVoteAsync(OwnerScope.Local, "name a colour", AbCandidate.OfText("red", hot), AbCandidate.OfText("", greedy), AbWinner.BothBad, Ct);
+
+        var stored = (await hub.Ratings.ListAbVotesAsync(OwnerScope.Local, Ct))[0];
+        Assert.Equal((vote.Id, "a red circle", "circle circle blue", (string?)null, (string?)null, (long?)run.Id),
+            (stored.Id, stored.TextA, stored.TextB, stored.ImageA, stored.ImageB, stored.RunA));
+        var ranking = await hub.Ratings.EloRankingAsync(OwnerScope.Local, ct: Ct);
+        Assert.Equal([greedy, hot], ranking.Select(e => e.Contender));
+        Assert.Equal((1, 0, 1), (ranking[0].Wins, ranking[0].Losses, ranking[0].Ties));
+        Assert.Equal((0, 1, 1), (ranking[1].Wins, ranking[1].Losses, ranking[1].Ties));
+        Assert.Equal(3000, ranking.Sum(e => e.Rating), 6);
+        var pair = Assert.Single(await hub.Ratings.PreferencePairsAsync(OwnerScope.Local, Ct)); // both bad is no pair
+        Assert.Equal(new PreferencePair("name a shape", "a red circle", "circle circle blue", greedy, hot, "arena", stored.Created), pair);
+
+        // An image against a text, a side with both or neither, and another owner's run are refused.
+        var image = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), Owner.LocalId, Ct)).Sha256;
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => hub.Ratings.RecordAbVoteAsync(OwnerScope.Local, "x", new(image, Contender: "p"), AbCandidate.OfText("t", "q"), AbWinner.A, Ct));
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => hub.Ratings.RecordAbVoteAsync(OwnerScope.Local, "x", new(image, Contender: "p", Text: "t"), AbCandidate.OfText("t", "q"), AbWinner.A, Ct));
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => hub.Ratings.RecordAbVoteAsync(OwnerScope.Local, "x", new(null, Contender: "p"), AbCandidate.OfText("t", "q"), AbWinner.A, Ct));
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => hub.Ratings.RecordAbVoteAsync(new OwnerScope("someone-else"), "x",
+            AbCandidate.OfText("t", "p", run.Id), AbCandidate.OfText("u", "q"), AbWinner.A, Ct));
+        Assert.Equal(2, (await hub.Ratings.ListAbVotesAsync(OwnerScope.Local, Ct)).Count);
+    }
+
+    [Fact]
     public async Task Preference_export_writes_the_right_pairs_as_jsonl()
     {
         await using var hub = await HubDataHarness.StartAsync(database);

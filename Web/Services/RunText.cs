@@ -41,6 +41,15 @@ public static class RunText
         return $"{model} · {p.GetValueOrDefault("scheduler", "default")} · {p.GetValueOrDefault("steps", "?")} steps · cfg {p.GetValueOrDefault("guidance_scale", "?")}";
     }
 
+    /// <summary>What a chat run is ranked as in the arena: the model and its sampler settings, the seed only when one
+    /// was fixed ("shapes-chat · temperature 0.7 · top-p 0.9 · 64 tokens", "... · seed 3").</summary>
+    public static string ChatContender(string model, string? parametersJson)
+    {
+        var p = Parameters(parametersJson).ToDictionary(x => x.Name, x => x.Value);
+        var label = $"{model} · temperature {p.GetValueOrDefault("temperature", "?")} · top-p {p.GetValueOrDefault("top_p", "?")} · {p.GetValueOrDefault("max_tokens", "?")} tokens";
+        return p.GetValueOrDefault("seed") is { } seed && seed != "null" ? $"{label} · seed {seed}" : label;
+    }
+
     /// <summary>Stored classification scores ([[{label, score}...] per image]) as "red circle 98.3%, ..." per image.</summary>
     public static IReadOnlyList<string> LabelSummary(string? json, int top = 5)
     {

@@ -196,11 +196,9 @@ namespace MultimodalHub.Data.Migrations.Postgres
                         .HasColumnType("bigint");
 
                     b.Property<string>("ImageA")
-                        .IsRequired()
                         .HasColumnType("character varying(64)");
 
                     b.Property<string>("ImageB")
-                        .IsRequired()
                         .HasColumnType("character varying(64)");
 
                     b.Property<string>("OwnerId")
@@ -216,6 +214,12 @@ namespace MultimodalHub.Data.Migrations.Postgres
 
                     b.Property<long?>("RunB")
                         .HasColumnType("bigint");
+
+                    b.Property<string>("TextA")
+                        .HasColumnType("text");
+
+                    b.Property<string>("TextB")
+                        .HasColumnType("text");
 
                     b.Property<string>("Winner")
                         .IsRequired()
@@ -903,14 +907,12 @@ namespace MultimodalHub.Data.Migrations.Postgres
                     b.HasOne("MultimodalHub.Data.Entities.StoredImage", null)
                         .WithMany()
                         .HasForeignKey("ImageA")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
+                        .OnDelete(DeleteBehavior.Restrict);
 
                     b.HasOne("MultimodalHub.Data.Entities.StoredImage", null)
                         .WithMany()
                         .HasForeignKey("ImageB")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
+                        .OnDelete(DeleteBehavior.Restrict);
 
                     b.HasOne("MultimodalHub.Data.Entities.Owner", null)
                         .WithMany()

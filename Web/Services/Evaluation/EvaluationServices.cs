@@ -10,6 +10,7 @@ public static class EvaluationServices
         services.AddTransient<PerplexityScorer>();
         services.AddTransient<ClipScorer>();
         services.AddTransient<YesNoRunner>();
+        services.AddTransient<ArenaRunner>();
         return services;
     }
 }
