@@ -53,6 +53,10 @@ public interface IRunStore
     /// <summary>For semantic search results: the newest gallery item of the owner for each image, in the given order
     /// (images the owner has no run for are left out).</summary>
     Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, OwnerScope owner, CancellationToken ct = default);
+    /// <summary>As above, but each image's newest run among those matching the filter (owner, kind, model, status, dates,
+    /// favourites, full text; paging is ignored): an image whose newest run is of another kind still shows through
+    /// its matching run.</summary>
+    Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, RunQuery filter, CancellationToken ct = default);
     /// <summary>Distinct models used, for filter dropdowns.</summary>
     Task<IReadOnlyList<string>> ListModelsAsync(OwnerScope owner, CancellationToken ct = default);
     Task<bool> SetFavouriteAsync(long runId, bool favourite, OwnerScope owner, CancellationToken ct = default);

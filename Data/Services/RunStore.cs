@@ -171,7 +171,10 @@ internal sealed class RunStore(
         return new Page<GalleryItem>(items, total);
     }
 
-    public async Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, OwnerScope owner, CancellationToken ct = default)
+    public Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, OwnerScope owner, CancellationToken ct = default)
+        => GalleryItemsForImagesAsync(sha256s, new RunQuery { Owner = owner }, ct);
+
+    public async Task<IReadOnlyList<GalleryItem>> GalleryItemsForImagesAsync(IReadOnlyList<string> sha256s, RunQuery filter, CancellationToken ct = default)
     {
         if (sha256s.Count == 0)
             return [];
@@ -179,7 +182,7 @@ internal sealed class RunStore(
         await using var db = await dbs.CreateDbContextAsync(ct);
         var rows = await (
                 from ri in db.RunImages
-                join r in db.Runs.Visible(owner) on ri.RunId equals r.Id
+                join r in Filter(db, filter) on ri.RunId equals r.Id
                 join img in db.Images on ri.ImageSha256 equals img.Sha256
                 where wanted.Contains(ri.ImageSha256)
                 select new GalleryItem(r.Id, img.Sha256, ri.Role, ri.Position, img.Width, img.Height,

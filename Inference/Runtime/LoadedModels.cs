@@ -59,7 +59,13 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
             }
             lock (entry)
             {
-                if (entry.Disposed) continue; // unloaded between lookup and lease: load again
+                if (entry.Disposed)
+                {
+                    // Unloaded or forgotten between lookup and lease (also while it was still loading): nobody can
+                    // lease this instance any more, so the one that finished loading is disposed here; load again.
+                    if (entry.Leases == 0 && entry.DisposeValue()) metrics.ModelUnloaded(model.Id);
+                    continue;
+                }
                 entry.Leases++;
                 entry.LastUsed = _clock.GetUtcNow();
             }
@@ -132,7 +138,7 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
             // Forgotten (Forget) while this lease was out: the last lease disposes it.
             dispose = entry.Disposed && entry.Leases == 0;
         }
-        if (dispose) entry.Loading.Result.Value.Dispose();
+        if (dispose) entry.DisposeValue();
     }
 
     /// <summary>Dispose the models idle for longer than the configured time (pinned ones stay); returns how many.</summary>
@@ -183,7 +189,7 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
             entry.Disposed = true;
         }
         _entries.TryRemove(new KeyValuePair<string, Entry>(id, entry));
-        entry.Loading.Result.Value.Dispose();
+        entry.DisposeValue();
         metrics.ModelUnloaded(id);
         return UnloadResult.Unloaded;
     }
@@ -204,8 +210,15 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         }
         if (dispose)
         {
-            entry.Loading.Result.Value.Dispose();
+            entry.DisposeValue();
             metrics.ModelUnloaded(modelId);
+        }
+        else if (entry.Started && !entry.Loading.IsCompleted)
+        {
+            // Forgotten while loading: the load's result is disposed once it is there (no lease can be taken any more),
+            // also when every caller waiting for it has given up.
+            _ = entry.Loading.ContinueWith(_ => { if (entry.DisposeValue()) metrics.ModelUnloaded(modelId); }, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
         log.LogInformation("Unloaded model {ModelId} (removed)", modelId);
         return true;
@@ -214,7 +227,7 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
     public void Dispose()
     {
         foreach (var entry in _entries.Values)
-            if (entry.Loaded) entry.Loading.Result.Value.Dispose();
+            if (entry.Loaded) entry.DisposeValue();
         _entries.Clear();
     }
 
@@ -225,12 +238,22 @@ public sealed class LoadedModels(IOptions<InferenceOptions> options, HubMetrics 
         // Started on first use, so only the entry that won GetOrAdd loads: ConcurrentDictionary may run the value
         // factory for racing callers too, and a load started there would build sessions nobody ever disposes.
         private readonly Lazy<Task<Loaded>> _loading = new(startLoading);
+        private int _valueDisposed;
         public Task<Loaded> Loading => _loading.Value;
+        public bool Started => _loading.IsValueCreated;
         public bool Loaded => _loading.IsValueCreated && _loading.Value.IsCompletedSuccessfully;
         public int Leases;
         public DateTimeOffset LastUsed;
         public bool Disposed;
         public bool Pinned;
+
+        /// <summary>Disposes the loaded model once, whichever of unload, forget, last lease or a late load gets here first.</summary>
+        public bool DisposeValue()
+        {
+            if (!Loaded || Interlocked.Exchange(ref _valueDisposed, 1) != 0) return false;
+            Loading.Result.Value.Dispose();
+            return true;
+        }
     }
 }
 

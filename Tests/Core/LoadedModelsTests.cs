@@ -42,4 +42,37 @@ public sealed class LoadedModelsTests
         foreach (var lease in leases) lease.Dispose();
         Assert.Equal(0, leases[0].Value.Disposals);
     }
+
+    [Fact]
+    public async Task A_model_forgotten_while_it_loads_is_disposed_once_loaded_and_the_waiter_gets_a_fresh_one()
+    {
+        using var models = new LoadedModels(Options.Create(new InferenceOptions()), new HubMetrics(), NullLogger<LoadedModels>.Instance);
+        var model = new ModelDescriptor($"forget-{Guid.NewGuid():N}", ModelKind.Chat, "/nonexistent", [], null);
+        using var loading = new ManualResetEventSlim();
+        using var finish = new ManualResetEventSlim();
+        var made = new System.Collections.Concurrent.ConcurrentQueue<Counted>();
+        Counted Load(ModelDescriptor _)
+        {
+            var counted = new Counted();
+            made.Enqueue(counted);
+            if (made.Count == 1)
+            {
+                loading.Set();
+                finish.Wait(TestContext.Current.CancellationToken);
+            }
+            return counted;
+        }
+
+        var acquire = models.AcquireAsync(model, Load, TestContext.Current.CancellationToken);
+        loading.Wait(TestContext.Current.CancellationToken);
+        Assert.True(models.Forget(model.Id));
+        finish.Set();
+        using var lease = await acquire;
+
+        var first = made.First();
+        Assert.Equal(1, first.Disposals);
+        Assert.NotSame(first, lease.Value);
+        Assert.Equal(0, lease.Value.Disposals);
+        Assert.Equal(2, made.Count);
+    }
 }

@@ -164,6 +164,12 @@ public abstract class RatingAndEmbeddingTests(TestDatabase database)
         Assert.Equal([(other.Id, b), (newer.Id, a)], items.Select(i => (i.RunId, i.ImageSha256)));
         Assert.Empty(await hub.Runs.GalleryItemsForImagesAsync([a, b], new OwnerScope("someone-else"), Ct));
         Assert.NotEqual(old.Id, items[1].RunId);
+
+        // With a filter, each image maps to its newest run that matches it: `a` is still found through its older
+        // classify run although its newest run is a caption.
+        var classify = new RunQuery { Owner = OwnerScope.Local, Kind = RunKind.Classify };
+        Assert.Equal([(old.Id, a)], (await hub.Runs.GalleryItemsForImagesAsync([b, a], classify, Ct)).Select(i => (i.RunId, i.ImageSha256)));
+        Assert.Empty(await hub.Runs.GalleryItemsForImagesAsync([a, b], classify with { Model = "sd-shapes" }, Ct));
     }
 }
 
