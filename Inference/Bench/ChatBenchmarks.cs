@@ -194,10 +194,11 @@ public class VlmBenchmarks : IDisposable
 /// Decode tokens/s with and without KV IO binding (Inference:KvIoBinding): 32 greedy tokens with the KV cache on the
 /// shapes-chat decoder after a 32- or 256-token prompt, through a plain runner (session.Run each step) and a bound one
 /// (present.* bound to the session's memory, the CPU allocator here). Paired runs both alternately in one invocation and
-/// prints the ratio (plain time ÷ bound time: above 1 when binding is faster), which a shared machine's load affects equally.
+/// prints the median of the per-pair ratios (plain time ÷ bound time: above 1 when binding is faster, <see cref="PairedTiming"/>),
+/// which a shared machine's load affects equally.
 /// `dotnet run -c Release --project Inference/Bench -- --filter '*KvIoBinding*'`
 /// </summary>
-[Config(typeof(QuickInProcessConfig))]
+[Config(typeof(PairedInProcessConfig))]
 public class KvIoBindingBenchmarks
 {
     private const int NewTokens = 32;
@@ -206,8 +207,7 @@ public class KvIoBindingBenchmarks
     private DecoderRunner _bound = null!;
     private long[] _ids = null!;
     private long[] _mask = null!;
-    private TimeSpan _plainTime, _boundTime;
-    private int _paired;
+    private readonly PairedTiming _paired = new();
 
     [Params(32, 256)]
     public int Context { get; set; }
@@ -228,9 +228,7 @@ public class KvIoBindingBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        if (_boundTime > TimeSpan.Zero)
-            Console.WriteLine($"// paired context {Context}: session.Run {_plainTime.TotalMilliseconds:F0} ms, IO binding {_boundTime.TotalMilliseconds:F0} ms, " +
-                $"ratio x{_plainTime / _boundTime:F3}");
+        if (_paired.Pairs > 0) Console.WriteLine(_paired.Summary($"context {Context}, 32 tokens", "session.Run", "IO binding"));
         _session.Dispose();
     }
 
@@ -241,20 +239,7 @@ public class KvIoBindingBenchmarks
     public int Bound() => Generate(_bound);
 
     [Benchmark(OperationsPerInvoke = 2, Description = "32 tokens, both alternately")]
-    public int Paired()
-    {
-        var first = _paired++ % 2 == 0;
-        Timed(!first);
-        return Timed(first);
-    }
-
-    private int Timed(bool bound)
-    {
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        var n = Generate(bound ? _bound : _plain);
-        (bound ? ref _boundTime : ref _plainTime) += sw.Elapsed;
-        return n;
-    }
+    public int Paired() => _paired.Run(() => Generate(_plain), () => Generate(_bound));
 
     private int Generate(DecoderRunner runner)
     {

@@ -110,9 +110,9 @@ public class CfgBatchBenchmarks
 /// <summary>
 /// SD step time with and without UNet IO binding (Diffusion:UnetIoBinding): one image's 20-step Euler loop with CFG 7.5
 /// (a batch-2 UNet run and a scheduler step each), reported per step. Plain: fresh OrtValues each step and ORT's own
-/// output; bound: OrtValues made once, written in place, output bound (<see cref="UnetRunner"/>).
+/// output; bound: OrtValues made once, written in place, output bound (<see cref="UnetRunner"/>). In process.
 /// </summary>
-[SimpleJob(warmupCount: 3, iterationCount: 15)]
+[Config(typeof(PairedInProcessConfig))]
 public class UnetIoBindingBenchmarks
 {
     private const int Steps = 20;
@@ -139,26 +139,12 @@ public class UnetIoBindingBenchmarks
 
     /// <summary>
     /// Both loops in one invocation, alternately, timed apart: a paired comparison that a shared machine's changing load
-    /// affects equally. The ratio (plain / bound, above 1 when binding is faster) is printed at the end.
+    /// affects equally. The median per-pair ratio (plain / bound, above 1 when binding is faster) is printed at the end.
     /// </summary>
     [Benchmark(OperationsPerInvoke = 2 * Steps, Description = "SD step, both alternately")]
-    public float[] Paired()
-    {
-        var first = _paired++ % 2 == 0;
-        Timed(!first);
-        return Timed(first);
-    }
+    public float[] Paired() => _paired.Run(() => Loop(ioBinding: false), () => Loop(ioBinding: true));
 
-    private float[] Timed(bool ioBinding)
-    {
-        var sw = Stopwatch.StartNew();
-        var result = Loop(ioBinding);
-        (ioBinding ? ref _boundTime : ref _plainTime) += sw.Elapsed;
-        return result;
-    }
-
-    private TimeSpan _plainTime, _boundTime;
-    private int _paired;
+    private readonly PairedTiming _paired = new();
 
     private float[] Loop(bool ioBinding) => SdPipeline.Denoise(_model, _text, new DenoiseRequest("euler", Steps, 7.5, Size, Size, IoBinding: ioBinding),
         new GaussianNoise(1), _timings, CancellationToken.None);
@@ -166,9 +152,7 @@ public class UnetIoBindingBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        if (_boundTime > TimeSpan.Zero)
-            Console.WriteLine($"// paired {Size}x{Size}: session.Run {_plainTime.TotalMilliseconds:F0} ms, IO binding {_boundTime.TotalMilliseconds:F0} ms, " +
-                $"speed-up x{_plainTime / _boundTime:F3}");
+        if (_paired.Pairs > 0) Console.WriteLine(_paired.Summary($"{Size}x{Size}, {Steps} steps", "session.Run", "IO binding"));
         _model.Dispose();
     }
 }

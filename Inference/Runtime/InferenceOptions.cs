@@ -59,12 +59,14 @@ public sealed class InferenceOptions
     /// Run the chat and VLM decoders through ONNX Runtime IO binding, so the KV cache (present.* fed back as
     /// past_key_values.*) stays in the memory of the session's execution provider between steps: GPU memory under CUDA,
     /// the CPU allocator on the CPU (<see cref="Generation.DecoderRunner"/>). False runs each step with a plain session.Run,
-    /// which on a GPU copies the cache to CPU memory and back every step.
+    /// which on a GPU copies the cache to CPU memory and back every step. Unset (the default): binding where the session
+    /// keeps the cache outside CPU memory (a GPU provider), session.Run on the CPU, where binding saves no copy and costs a
+    /// little (<see cref="Generation.DecoderRunner.Create"/>).
     /// </summary>
-    public bool KvIoBinding { get; set; } = true;
+    public bool? KvIoBinding { get; set; }
 
-    /// <summary><see cref="KvIoBinding"/> for one model: its override, else the service-wide setting.</summary>
-    public bool KvIoBindingFor(string modelId) => Models.TryGetValue(modelId, out var m) && m.KvIoBinding is { } own ? own : KvIoBinding;
+    /// <summary><see cref="KvIoBinding"/> for one model: its override, else the service-wide setting (null: decided by where the cache lives).</summary>
+    public bool? KvIoBindingFor(string modelId) => Models.TryGetValue(modelId, out var m) && m.KvIoBinding is { } own ? own : KvIoBinding;
 
     /// <summary>On a GPU provider, "auto" variant choice prefers fp16 files (<see cref="OnnxVariants.GpuPreference"/>).</summary>
     public bool PreferFp16OnGpu { get; set; } = true;

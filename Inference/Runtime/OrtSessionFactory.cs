@@ -25,8 +25,8 @@ public sealed class OrtSessionFactory
         _log = log;
     }
 
-    /// <summary>Whether a model's decoder keeps its KV cache in the session's memory through IO binding (Inference:KvIoBinding).</summary>
-    public bool KvIoBindingFor(string modelId) => _options.KvIoBindingFor(modelId);
+    /// <summary>Whether a model's decoder keeps its KV cache in the session's memory through IO binding (Inference:KvIoBinding; null: where that memory is not the CPU's).</summary>
+    public bool? KvIoBindingFor(string modelId) => _options.KvIoBindingFor(modelId);
 
     /// <summary>The provider sessions outside any model's settings start on ("cuda" or "cpu", ...).</summary>
     public string ExecutionProvider => ProviderFor(null);

@@ -1,5 +1,9 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MultimodalHub.Inference.Engines.Chat;
 using MultimodalHub.Inference.Runtime;
 using MultimodalHub.Inference.Runtime.Generation;
+using MultimodalHub.Tests.Support;
 
 namespace MultimodalHub.Tests.Chat;
 
@@ -12,15 +16,29 @@ public sealed class KvIoBindingTests(ChatModelFixture f) : IClassFixture<ChatMod
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public void The_setting_is_on_by_default_and_can_be_turned_off_per_model()
+    public void The_setting_is_unset_by_default_and_can_be_set_per_model()
     {
         var options = new InferenceOptions();
-        Assert.True(options.KvIoBindingFor("shapes-chat"));
+        Assert.Null(options.KvIoBindingFor("shapes-chat"));
         options.Models["Shapes-Chat"] = new ModelRuntimeOptions { KvIoBinding = false };
         Assert.False(options.KvIoBindingFor("shapes-chat"));
+        Assert.Null(options.KvIoBindingFor("shapes-vlm"));
+        options.KvIoBinding = true;
         Assert.True(options.KvIoBindingFor("shapes-vlm"));
-        options.KvIoBinding = false;
-        Assert.False(options.KvIoBindingFor("shapes-vlm"));
+        Assert.False(options.KvIoBindingFor("shapes-chat"));
+    }
+
+    [Theory]
+    [InlineData(null, false)] // unset: the CPU session keeps present.* in CPU memory, so plain session.Run
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    public void A_loaded_chat_model_binds_its_cache_when_set_or_when_the_cache_lives_outside_cpu_memory(bool? setting, bool bound)
+    {
+        var sessions = new OrtSessionFactory(Options.Create(new InferenceOptions { IntraOpThreads = 1, UseCuda = false, WarmUp = false, KvIoBinding = setting }),
+            NullLogger<OrtSessionFactory>.Instance);
+        using var model = new ChatModel(ModelRegistry.Describe(Repo.Model("shapes-chat")), sessions);
+        Assert.False(DecoderRunner.CacheOutsideCpu(model.Session, model.Spec));
+        Assert.Equal(bound, model.Runner.KvIoBinding);
     }
 
     [Fact]

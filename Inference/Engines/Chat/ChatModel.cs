@@ -24,7 +24,7 @@ public sealed class ChatModel : IDisposable
             Session.Dispose();
             throw;
         }
-        Runner = new DecoderRunner(Session, Spec, sessions.KvIoBindingFor(model.Id));
+        Runner = DecoderRunner.Create(Session, Spec, sessions.KvIoBindingFor(model.Id));
         _tokenIndex = new Lazy<TokenByteIndex>(() => TokenByteIndex.Build(VocabSize, id => Tokenizer.TokenBytes(id, skipSpecialTokens: true)));
         EosIds = Defaults.EosIds.ToHashSet();
         PadId = Defaults.PadId ?? (Defaults.EosIds.Count > 0 ? Defaults.EosIds[0] : 0);

@@ -22,7 +22,7 @@ public sealed class VlmModel : IDisposable
     private readonly Lazy<ChatTemplate> _template;
 
     public VlmModel(ModelDescriptor model, Func<string, InferenceSession> createSession, int conversationCacheSize = 8, int featureCacheSize = 32,
-        bool kvIoBinding = false)
+        bool? kvIoBinding = false)
     {
         Id = model.Id;
         Conversations = new ConversationCache(conversationCacheSize);
@@ -50,7 +50,7 @@ public sealed class VlmModel : IDisposable
             foreach (var s in sessions) s.Dispose();
             throw;
         }
-        Runner = new DecoderRunner(Decoder, Spec, kvIoBinding);
+        Runner = DecoderRunner.Create(Decoder, Spec, kvIoBinding);
         EosIds = Defaults.EosIds.ToHashSet();
         PadId = Defaults.PadId ?? (Defaults.EosIds.Count > 0 ? Defaults.EosIds[0] : 0);
         VisionInput = Vision.InputMetadata.ContainsKey("pixel_values") ? "pixel_values" : Vision.InputMetadata.Keys.First();
