@@ -27,8 +27,9 @@ public sealed class SafetyBlurTests(PlatformFixture platform)
         Assert.Contains("blur(", await Filter(image));
         await Assertions.Expect(page.GetByTestId("flagged-overlay")).ToContainTextAsync("Flagged by the safety check");
         await PlatformFixture.ScreenshotAsync(page, "flagged-blurred");
-        var src = await image.GetAttributeAsync("src");
-        var sha = src![(src.LastIndexOf('/') + 1)..];
+        var src = await image.GetAttributeAsync("src") ?? "";
+        var sha = src[(src.LastIndexOf('/') + 1)..];
+        Assert.Equal(64, sha.Length);
 
         await page.GetByTestId("show-anyway").ClickAsync();
         await Assertions.Expect(page.GetByTestId("flagged-overlay")).ToHaveCountAsync(0);
