@@ -8,7 +8,8 @@ namespace MultimodalHub.Inference.Gateway;
 /// <summary>
 /// The gateway (`./hub cli gateway --worker URL ...`): one /v1 in front of several inference workers, each an ordinary
 /// `serve`. Its own /healthz, /readyz (ready while one worker is), /metrics, GET /v1/models (the union of the workers'
-/// models) and GET /v1/gateway/workers (what it knows of each worker); every other /v1 request goes to a worker through
+/// models), GET /v1/images/jobs (every ready worker's jobs, merged: <see cref="GatewayJobList"/>) and
+/// GET /v1/gateway/workers (what it knows of each worker); every other /v1 request goes to a worker through
 /// <see cref="GatewayProxy"/>.
 /// </summary>
 public static class GatewayHost
@@ -26,6 +27,8 @@ public static class GatewayHost
         builder.Services.AddHttpForwarder();
         builder.Services.AddHttpClient(WorkerProbe.Client, c => c.Timeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton<WorkerProbe>();
+        builder.Services.AddHttpClient(GatewayJobList.Client, c => c.Timeout = TimeSpan.FromSeconds(30));
+        builder.Services.AddSingleton<GatewayJobList>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerProbe>());
         builder.Services.ConfigureHttpJsonOptions(o => HubJson.Apply(o.SerializerOptions));
         builder.Services.AddProblemDetails();
@@ -40,6 +43,7 @@ public static class GatewayHost
         app.MapGet("/readyz", Ready);
         app.MapGet("/v1/gateway/workers", (WorkerPool pool) => TypedResults.Ok(pool.Workers.Select(Status).ToList()));
         app.MapGet("/v1/models", Models);
+        app.MapGet("/v1/images/jobs", app.Services.GetRequiredService<GatewayJobList>().ListAsync); // every worker's jobs, not one worker's
         var proxy = app.Services.GetRequiredService<GatewayProxy>();
         app.Map("/v1/{**rest}", proxy.ForwardAsync);
         return app;

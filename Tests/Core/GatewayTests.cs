@@ -167,6 +167,48 @@ public sealed class GatewayTests(GatewayCluster cluster) : IClassFixture<Gateway
     }
 
     [Fact]
+    public async Task The_job_list_merges_every_workers_jobs_newest_first()
+    {
+        // Jobs on both workers (least outstanding, ties in turn: consecutive submits alternate).
+        var owners = new Dictionary<string, string>();
+        for (var i = 0; i < 10 && (owners.Values.Distinct().Count() < 2 || owners.Count < 4); i++)
+        {
+            using var submit = await cluster.Http.PostAsJsonAsync("v1/images/jobs", new { prompt = $"a blue square {i}", model = "sd-shapes", steps = 2 }, Ct);
+            Assert.Equal(HttpStatusCode.Accepted, submit.StatusCode);
+            owners[(await submit.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString()!] = submit.Headers.GetValues("X-Hub-Worker").Single();
+        }
+        Assert.Equal(2, owners.Values.Distinct().Count());
+
+        using var response = await cluster.Http.GetAsync("v1/images/jobs", Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(new HashSet<string> { cluster.WorkerName(0), cluster.WorkerName(1) }, response.Headers.GetValues("X-Hub-Worker").Single().Split(", ").ToHashSet());
+        var list = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal("list", list.GetProperty("object").GetString());
+        var jobs = list.GetProperty("data").EnumerateArray().Select(j => (Id: j.GetProperty("id").GetString()!, Created: j.GetProperty("created").GetInt64())).ToList();
+        Assert.Equal(jobs.Count, jobs.Select(j => j.Id).Distinct().Count());
+        Assert.Superset(owners.Keys.ToHashSet(), jobs.Select(j => j.Id).ToHashSet());
+        Assert.Equal(jobs.Select(j => j.Created).OrderDescending(), jobs.Select(j => j.Created)); // newest first, as one worker lists them
+
+        // The same jobs each worker lists itself, in each worker's own order.
+        using var direct = new HttpClient();
+        var all = new HashSet<string>();
+        for (var w = 0; w < 2; w++)
+        {
+            var own = (await direct.GetFromJsonAsync<JsonElement>($"{cluster.WorkerName(w)}/v1/images/jobs", Ct)).GetProperty("data").EnumerateArray()
+                .Select(j => j.GetProperty("id").GetString()!).ToList();
+            Assert.Contains(own, id => owners.GetValueOrDefault(id) == cluster.WorkerName(w));
+            Assert.Equal(own, jobs.Select(j => j.Id).Where(own.Contains));
+            all.UnionWith(own);
+        }
+        Assert.Equal(all, jobs.Select(j => j.Id).ToHashSet());
+
+        // A listed job's status goes to its owner.
+        var first = owners.First();
+        using var status = await cluster.Http.GetAsync($"v1/images/jobs/{first.Key}", Ct);
+        Assert.Equal(first.Value, status.Headers.GetValues("X-Hub-Worker").Single());
+    }
+
+    [Fact]
     public async Task Bench_gateway_measures_direct_and_through_one_and_two_gateways_over_running_workers()
     {
         // The real binary's `bench gateway` on this cluster's workers: it starts its own two gateway processes.
