@@ -27,6 +27,13 @@ public sealed class GatewayOptions
 
     /// <summary>How many image jobs' owners (job id → worker) are remembered.</summary>
     public int MaxJobs { get; set; } = 10_000;
+
+    /// <summary>
+    /// An API key (`mh_...`, made on the web app's API keys page) the gateway sends on its own requests to the workers
+    /// (the /v1/models probe): workers that listen beyond loopback need one on every /v1 route. Proxied requests carry
+    /// their caller's key instead.
+    /// </summary>
+    public string? ApiKey { get; set; }
 }
 
 /// <summary>One inference worker as the gateway sees it: ready or not, its models, requests in flight.</summary>
@@ -136,7 +143,14 @@ public sealed partial class WorkerProbe(WorkerPool pool, IHttpClientFactory clie
         try
         {
             using var ready = await http.GetAsync(new Uri(worker.BaseUrl, "readyz"), ct);
-            var list = await http.GetFromJsonAsync<ModelList>(new Uri(worker.BaseUrl, "v1/models"), HubJson.Create(), ct);
+            using var models = new HttpRequestMessage(HttpMethod.Get, new Uri(worker.BaseUrl, "v1/models"));
+            if (options.Value.ApiKey is { Length: > 0 } key)
+                models.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            using var answer = await http.SendAsync(models, ct);
+            if (answer.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
+                throw new HttpRequestException($"/v1/models answered {(int)answer.StatusCode}: the worker needs an API key (set Gateway:ApiKey)");
+            answer.EnsureSuccessStatusCode();
+            var list = await answer.Content.ReadFromJsonAsync<ModelList>(HubJson.Create(), ct);
             worker.ModelList = list;
             worker.Models = (list?.Data ?? []).Where(m => m.Status == ModelStatus.Ready).ToDictionary(m => m.Id, m => m.Kind, StringComparer.Ordinal);
             worker.Ready = ready.IsSuccessStatusCode;

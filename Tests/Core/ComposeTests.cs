@@ -67,9 +67,12 @@ public sealed class ComposeTests
         Assert.Equal("service_healthy", Map(Map(Map(services, "gateway"), "depends_on"), "worker-2")["condition"].ToString());
         Assert.Contains("http://127.0.0.1:5082/readyz", Seq(Map(Map(services, "gateway"), "healthcheck"), "test"));
 
-        var web = Map(services, "web-scale");
-        Assert.Equal("http://gateway:5082", Map(web, "environment")["Inference__BaseUrl"].ToString());
-        Assert.Contains("127.0.0.1:5083:5080", Seq(web, "ports"));
+        foreach (var (name, port) in new[] { ("web-scale", 5083), ("web-scale-2", 5084) })
+        {
+            var web = Map(services, name);
+            Assert.Equal("http://gateway:5082", Map(web, "environment")["Inference__BaseUrl"].ToString());
+            Assert.Contains($"127.0.0.1:{port}:5080", Seq(web, "ports"));
+        }
 
         // Each worker has its own GPU, and otherwise the same settings.
         string DeviceOf(string name)
@@ -81,5 +84,57 @@ public sealed class ComposeTests
         Assert.Equal("1", DeviceOf("worker-2"));
         Assert.Equal(Seq(Map(services, "worker-1"), "command"), Seq(Map(services, "worker-2"), "command"));
         Assert.Equal("/models", Map(Map(services, "worker-2"), "environment")["Inference__ModelRoots__0"].ToString());
+    }
+
+    [Fact]
+    public void Scale_profile_puts_workers_and_web_apps_on_one_postgres_and_the_web_apps_on_one_blob_volume()
+    {
+        var root = Load();
+        var services = Map(root, "services");
+        var postgres = Map(services, "postgres");
+        Assert.Contains("scale", Seq(postgres, "profiles"));
+        Assert.StartsWith("postgres:15", postgres["image"].ToString(), StringComparison.Ordinal);
+        var pg = Map(postgres, "environment");
+        Assert.Contains("pg_isready -U hub -d hub", Seq(Map(postgres, "healthcheck"), "test"));
+        Assert.False(postgres.Children.ContainsKey("ports")); // reachable only by the other services
+
+        // The user, database and password the server is made with are the ones every client connects with.
+        var expected = $"Host=postgres;Database={pg["POSTGRES_DB"]};Username={pg["POSTGRES_USER"]};Password={pg["POSTGRES_PASSWORD"]}";
+        string[] clients = ["worker-1", "worker-2", "web-scale", "web-scale-2"];
+        foreach (var name in clients)
+        {
+            var service = Map(services, name);
+            var env = Map(service, "environment");
+            Assert.Equal(nameof(MultimodalHub.Data.DataProvider.Postgres), env["Data__Provider"].ToString());
+            Assert.Equal(expected, env[$"ConnectionStrings__{MultimodalHub.Data.DataOptions.ConnectionStringName}"].ToString());
+            Assert.Equal("service_healthy", Map(Map(service, "depends_on"), "postgres")["condition"].ToString());
+            Assert.False(env.Children.ContainsKey("Data__DatabasePath"), $"{name}: SQLite's setting is unused on PostgreSQL");
+        }
+
+        // Both web apps keep their images, thumbnails and cookie keys in the one volume, at the same path.
+        var blobs = clients[2..].Select(name => Map(Map(services, name), "environment")["Data__BlobPath"].ToString()).Distinct().Single();
+        foreach (var name in clients[2..])
+            Assert.Contains($"hub-scale-blobs:{blobs}", Seq(Map(services, name), "volumes"));
+        Assert.True(Map(root, "volumes").Children.ContainsKey("hub-scale-blobs"));
+        Assert.True(Map(root, "volumes").Children.ContainsKey("hub-scale-postgres"));
+        Assert.Contains("hub-scale-postgres:/var/lib/postgresql/data", Seq(postgres, "volumes"));
+        Assert.Equal("${HUB_GATEWAY_API_KEY:-}", Map(Map(services, "gateway"), "environment")["Gateway__ApiKey"].ToString());
+
+        // Every setting the scale services are given names a real option of the app it configures.
+        var sections = new Dictionary<string, Type[]>
+        {
+            ["Data"] = [typeof(MultimodalHub.Data.DataOptions)],
+            ["Inference"] = [typeof(MultimodalHub.Inference.Runtime.InferenceOptions), typeof(MultimodalHub.Web.Client.InferenceClientOptions)],
+            ["Gateway"] = [typeof(MultimodalHub.Inference.Gateway.GatewayOptions)],
+        };
+        foreach (var name in clients.Append("gateway"))
+            foreach (var key in Map(Map(services, name), "environment").Children.Keys.Select(k => k.ToString()))
+            {
+                var parts = key.Split("__");
+                if (parts[0] == "ConnectionStrings")
+                    continue;
+                Assert.True(sections.TryGetValue(parts[0], out var types), $"{name}: {key} is not a section the apps read");
+                Assert.True(types.Any(t => t.GetProperty(parts[1]) is not null), $"{name}: {key} names no option of {string.Join(" or ", types.Select(t => t.Name))}");
+            }
     }
 }

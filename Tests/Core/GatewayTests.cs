@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using MultimodalHub.Tests.Support;
 
 namespace MultimodalHub.Tests.Core;
@@ -321,5 +322,58 @@ public sealed class GatewayTests(GatewayCluster cluster) : IClassFixture<Gateway
             workers.Add(response.Headers.GetValues("X-Hub-Worker").Single());
         }
         Assert.Contains(cluster.WorkerName(1), workers);
+    }
+}
+
+/// <summary>A worker that needs API keys (as any worker listening beyond loopback does) behind real gateway processes.</summary>
+public sealed class GatewayApiKeyTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task The_gateway_probes_a_keyed_worker_with_Gateway_ApiKey_and_callers_keep_their_own()
+    {
+        await using var web = await WebAppHost.StartAsync(Ct);
+        var ann = await web.CreateAccountAsync("ann", "gateway-key-pw-1", MultimodalHub.Data.Entities.HubRoles.User);
+        var key = await web.Services.GetRequiredService<MultimodalHub.Data.Accounts.IApiKeyStore>()
+            .CreateAsync(new MultimodalHub.Data.Accounts.OwnerScope(ann), "gateway", ct: Ct);
+        var workerUrl = $"http://127.0.0.1:{ServiceProcess.FreePort()}";
+        using var worker = new ServiceProcess(HubBinaries.Inference, ["serve", "--urls", workerUrl], new Dictionary<string, string>
+        {
+            ["Inference__ModelRoots__0"] = Repo.Models,
+            ["Inference__IntraOpThreads"] = "1",
+            ["Auth__RequireApiKey"] = "true",
+            ["Data__DatabasePath"] = web.DatabasePath,
+        });
+        Uri Gateway() => new($"http://127.0.0.1:{ServiceProcess.FreePort()}/");
+        var (keyed, bare) = (Gateway(), Gateway());
+        string[] Args(Uri url) => ["gateway", "--worker", workerUrl, "--urls", url.ToString().TrimEnd('/'), "--Gateway:ProbeInterval", "00:00:00.300"];
+        using var withKey = new ServiceProcess(HubBinaries.Inference, Args(keyed), new Dictionary<string, string> { ["Gateway__ApiKey"] = key.Secret });
+        using var withoutKey = new ServiceProcess(HubBinaries.Inference, Args(bare), new Dictionary<string, string>());
+        await worker.WaitForOkAsync(new Uri(workerUrl + "/readyz"), GatewayCluster.StartWithin, Ct);
+        await withKey.WaitForOkAsync(new Uri(keyed, "readyz"), GatewayCluster.StartWithin, Ct); // ready: its probe's key was accepted
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(1) };
+        // Without Gateway:ApiKey the worker stays "not ready", and says why.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        JsonElement seen;
+        do
+        {
+            await Task.Delay(300, Ct);
+            seen = (await http.GetFromJsonAsync<JsonElement>(new Uri(bare, "v1/gateway/workers"), Ct))[0];
+        }
+        while (seen.GetProperty("problem").ValueKind != JsonValueKind.String && DateTime.UtcNow < deadline);
+        Assert.False(seen.GetProperty("ready").GetBoolean());
+        Assert.Contains("Gateway:ApiKey", seen.GetProperty("problem").GetString());
+
+        // Proxied requests carry their caller's key: none is a 401 from the worker, the user's own is answered.
+        var body = new { model = "clip-shapes", input = "a red circle" };
+        using var anonymous = await http.PostAsJsonAsync(new Uri(keyed, "v1/embeddings"), body, Ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(keyed, "v1/embeddings")) { Content = JsonContent.Create(body) };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key.Secret);
+        using var answered = await http.SendAsync(request, Ct);
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Equal(workerUrl, answered.Headers.GetValues("X-Hub-Worker").Single());
     }
 }
