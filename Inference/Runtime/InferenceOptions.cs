@@ -30,9 +30,14 @@ public sealed class InferenceOptions
     /// <summary>
     /// Execution providers to try, in order, for every session (see <see cref="ExecutionProviders"/>): "cuda", "tensorrt",
     /// "dml" (DirectML, Windows builds only), "cpu". One that this build lacks or that fails to start is skipped, with the
-    /// reason logged once. CPU is always the last resort.
+    /// reason logged once. CPU is always the last resort. Empty (unset): <see cref="DefaultExecutionProviders"/>. (Not
+    /// initialised with those: the configuration binder appends a configured list to an existing one, so
+    /// ["tensorrt", "cuda"] would have become cuda, cpu, tensorrt and TensorRT would never have been tried.)
     /// </summary>
-    public List<string> ExecutionProviders { get; set; } = ["cuda", "cpu"];
+    public List<string> ExecutionProviders { get; set; } = [];
+
+    /// <summary>The providers tried when <see cref="ExecutionProviders"/> is not set: CUDA, then the CPU.</summary>
+    public static IReadOnlyList<string> DefaultExecutionProviders { get; } = ["cuda", "cpu"];
 
     /// <summary>The GPU the GPU providers use (CUDA/TensorRT/DirectML device id).</summary>
     public int DeviceId { get; set; }
@@ -78,7 +83,7 @@ public sealed class InferenceOptions
     public ModelRuntime RuntimeFor(string? modelId)
     {
         var m = modelId is not null && Models.TryGetValue(modelId, out var o) ? o : null;
-        var providers = (m?.ExecutionProviders is { Count: > 0 } own ? own : ExecutionProviders)
+        var providers = (m?.ExecutionProviders is { Count: > 0 } own ? own : ExecutionProviders is { Count: > 0 } all ? all : DefaultExecutionProviders)
             .Select(p => p.Trim().ToLowerInvariant()).Where(p => p.Length > 0).ToList();
         if (!(m?.UseCuda ?? UseCuda)) providers.RemoveAll(Runtime.ExecutionProviders.IsGpu);
         if (!providers.Contains(Runtime.ExecutionProviders.Cpu)) providers.Add(Runtime.ExecutionProviders.Cpu);

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MultimodalHub.Contracts;
@@ -60,6 +61,23 @@ public sealed class ExecutionProviderTests(InferenceFixture fixture) : IClassFix
         Assert.Equal(ExecutionProviders.Cpu, sessions.ExecutionProvider);
         using var session = sessions.Create(Repo.Model("shapes-chat", "onnx", "model.onnx"));
         Assert.NotEmpty(session.InputMetadata);
+    }
+
+    [Fact]
+    public void A_configured_provider_list_replaces_the_default_order()
+    {
+        // Bound as the service binds it: a configured list must not be appended to the default ["cuda", "cpu"].
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Inference:ExecutionProviders:0"] = "tensorrt",
+            ["Inference:ExecutionProviders:1"] = "cuda",
+            ["Inference:Models:sd-shapes:ExecutionProviders:0"] = "dml",
+        }).Build();
+        var options = config.GetSection("Inference").Get<InferenceOptions>()!;
+        Assert.Equal(["tensorrt", "cuda", "cpu"], options.RuntimeFor(null).ExecutionProviders);
+        Assert.Equal(["dml", "cpu"], options.RuntimeFor("sd-shapes").ExecutionProviders);
+        var unset = new ConfigurationBuilder().Build().GetSection("Inference").Get<InferenceOptions>() ?? new InferenceOptions();
+        Assert.Equal(["cuda", "cpu"], unset.RuntimeFor(null).ExecutionProviders);
     }
 
     [Fact]
