@@ -38,6 +38,7 @@ internal sealed class AccountStore(IDbContextFactory<HubDbContext> dbs, TimeProv
         moved += await db.ChatSessions.Where(r => r.OwnerId == local).ExecuteUpdateAsync(s => s.SetProperty(r => r.OwnerId, ownerId), ct);
         moved += await db.ShareLinks.Where(r => r.OwnerId == local).ExecuteUpdateAsync(s => s.SetProperty(r => r.OwnerId, ownerId), ct);
         moved += await db.AbVotes.Where(r => r.OwnerId == local).ExecuteUpdateAsync(s => s.SetProperty(r => r.OwnerId, ownerId), ct);
+        moved += await db.EvalRuns.Where(r => r.OwnerId == local).ExecuteUpdateAsync(s => s.SetProperty(r => r.OwnerId, ownerId), ct);
         moved += await db.Database.ExecuteSqlInterpolatedAsync(
             $"""INSERT INTO "ImageUploads" ("ImageSha256", "OwnerId", "Created") SELECT "ImageSha256", {ownerId}, "Created" FROM "ImageUploads" WHERE "OwnerId" = {local} ON CONFLICT DO NOTHING""", ct);
         await tx.CommitAsync(ct);

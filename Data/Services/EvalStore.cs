@@ -34,7 +34,8 @@ internal sealed class EvalStore(IDbContextFactory<HubDbContext> dbs, TimeProvide
             OwnerId = run.OwnerId,
             Benchmark = run.Benchmark,
             Model = run.Model,
-            Dataset = string.IsNullOrWhiteSpace(run.Dataset) ? "(unnamed)" : run.Dataset.Trim(),
+            // A file name as the dataset may be longer than the column (200): the start of it is kept.
+            Dataset = string.IsNullOrWhiteSpace(run.Dataset) ? "(unnamed)" : Cut(run.Dataset.Trim(), 200),
             Images = run.Images,
             Questions = run.Questions,
             Accuracy = run.Accuracy,
@@ -48,6 +49,8 @@ internal sealed class EvalStore(IDbContextFactory<HubDbContext> dbs, TimeProvide
         await db.SaveChangesAsync(ct);
         return row;
     }
+
+    private static string Cut(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
     public async Task<IReadOnlyList<EvalRun>> ListAsync(string benchmark, OwnerScope owner, int take = 100, CancellationToken ct = default)
     {

@@ -22,11 +22,15 @@ internal sealed class StartupRecovery(
         await using var db = await dbs.CreateDbContextAsync(ct);
         var now = time.GetUtcNow();
         var stale = db.Runs.Where(r => RunStore.Unfinished.Contains(r.Status));
+        int? me = null;
         if (db.Database.IsNpgsql())
         {
-            await instance.IdAsync(ct); // this instance's own lease first: its runs are alive
+            // This instance's own lease first (taken again if a cut connection or a server restart dropped it):
+            // its runs are alive, whatever the lock table says.
+            await instance.RenewLeaseAsync(ct);
+            me = await instance.IdAsync(ct);
             var live = HubInstance.LiveInstances(db);
-            stale = stale.Where(r => r.Instance == null || !live.Contains(r.Instance.Value));
+            stale = stale.Where(r => r.Instance == null || (r.Instance != me && !live.Contains(r.Instance.Value)));
         }
         var recovered = await stale
             .ExecuteUpdateAsync(s => s
@@ -35,6 +39,16 @@ internal sealed class StartupRecovery(
                 .SetProperty(r => r.Finished, now), ct);
         if (recovered > 0)
             logger.LogWarning("Marked {Count} runs left queued or running by a process that is gone as failed", recovered);
+        if (me is not null)
+        {
+            // The service keys of instances that are gone stop working now, not only when another instance starts.
+            var live = HubInstance.LiveInstances(db);
+            var revoked = await db.ApiKeys
+                .Where(k => k.IsService && k.RevokedAt == null && k.Instance != null && k.Instance != me && !live.Contains(k.Instance.Value))
+                .ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, now), ct);
+            if (revoked > 0)
+                logger.LogInformation("Revoked {Count} service keys of web app instances that are gone", revoked);
+        }
         return recovered;
     }
 }

@@ -38,30 +38,117 @@ public sealed partial class HubInstance(IOptions<DataOptions> options, ILogger<H
                 return _id;
             if (options.Value.Provider != DataProvider.Postgres)
                 return _id = RandomNumberGenerator.GetInt32(1, int.MaxValue);
-            var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(options.Value.ConnectionString)
+            var connection = await OpenLeaseConnectionAsync(ct);
+            try
             {
-                Pooling = false,
-                KeepAlive = 30,
-                ApplicationName = "MultimodalHub instance lease",
-            }.ConnectionString);
-            await connection.OpenAsync(ct);
-            while (true)
-            {
-                var id = RandomNumberGenerator.GetInt32(1, int.MaxValue);
-                await using var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock($1, $2)", connection);
-                cmd.Parameters.Add(new NpgsqlParameter { Value = LockClass });
-                cmd.Parameters.Add(new NpgsqlParameter { Value = id });
-                if (await cmd.ExecuteScalarAsync(ct) is true)
+                while (true)
                 {
-                    _lease = connection;
-                    LogLease(id);
-                    return _id = id;
+                    var id = RandomNumberGenerator.GetInt32(1, int.MaxValue);
+                    if (await TryLockAsync(connection, id, ct))
+                    {
+                        _lease = connection;
+                        LogLease(id);
+                        return _id = id;
+                    }
                 }
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
             }
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// PostgreSQL: makes sure this instance still holds its lease. A server restart, a failover or a cut connection
+    /// drops the lock with its connection, after which other instances take this one for gone (and fail its runs,
+    /// revoke its service key); so the lease connection is checked, and when the lock is gone the same id's lock is
+    /// taken again on a new connection. False when it could not be (the database is unreachable); true on SQLite.
+    /// </summary>
+    public async Task<bool> RenewLeaseAsync(CancellationToken ct = default)
+    {
+        var id = await IdAsync(ct);
+        if (options.Value.Provider != DataProvider.Postgres)
+            return true;
+        await _gate.WaitAsync(ct);
+        try
+        {
+            if (_lease is not null && await HoldsLockAsync(_lease, id, ct))
+                return true;
+            if (_lease is not null)
+                await _lease.DisposeAsync();
+            _lease = null;
+            LogLeaseLost(id);
+            var connection = await OpenLeaseConnectionAsync(ct);
+            if (!await TryLockAsync(connection, id, ct))
+            {
+                await connection.DisposeAsync();
+                return false;
+            }
+            _lease = connection;
+            LogLease(id);
+            return true;
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            LogLeaseRenewFailed(e, id);
+            return false;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<NpgsqlConnection> OpenLeaseConnectionAsync(CancellationToken ct)
+    {
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(options.Value.ConnectionString)
+        {
+            Pooling = false,
+            KeepAlive = 30,
+            ApplicationName = "MultimodalHub instance lease",
+        }.ConnectionString);
+        try
+        {
+            await connection.OpenAsync(ct);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task<bool> TryLockAsync(NpgsqlConnection connection, int id, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock($1, $2)", connection);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = LockClass });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = id });
+        return await cmd.ExecuteScalarAsync(ct) is true;
+    }
+
+    /// <summary>Whether the lease connection is alive and its session still holds the lock (false when the connection is broken).</summary>
+    private static async Task<bool> HoldsLockAsync(NpgsqlConnection connection, int id, CancellationToken ct)
+    {
+        try
+        {
+            await using var cmd = new NpgsqlCommand("""
+                SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
+                  AND objsubid = 2 AND CAST(classid AS bigint) = $1 AND CAST(objid AS bigint) = $2)
+                """, connection);
+            cmd.Parameters.Add(new NpgsqlParameter { Value = (long)LockClass });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = (long)id });
+            return await cmd.ExecuteScalarAsync(ct) is true;
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            return false;
         }
     }
 
@@ -95,4 +182,10 @@ public sealed partial class HubInstance(IOptions<DataOptions> options, ILogger<H
 
     [LoggerMessage(Level = LogLevel.Information, Message = "This web app is instance {Instance} (PostgreSQL advisory lease held)")]
     private partial void LogLease(int instance);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {Instance} lost its PostgreSQL advisory lease (connection cut or server restarted); taking it again")]
+    private partial void LogLeaseLost(int instance);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {Instance} could not take its PostgreSQL advisory lease again; retrying at the next recovery interval")]
+    private partial void LogLeaseRenewFailed(Exception e, int instance);
 }

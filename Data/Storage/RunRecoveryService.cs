@@ -22,8 +22,10 @@ internal sealed class RunRecoveryService(IServiceProvider services, IOptions<Dat
             {
                 await services.GetRequiredService<IStartupRecovery>().RecoverAsync(stoppingToken);
             }
-            catch (System.Data.Common.DbException e)
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
+                // Any failure (the database away, a timeout, a provider error) waits for the next interval: this
+                // background loop must never stop the web app.
                 logger.LogWarning(e, "Recovering the runs of instances that are gone failed; trying again next interval");
             }
         }

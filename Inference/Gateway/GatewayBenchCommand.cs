@@ -257,7 +257,7 @@ public sealed class GatewayBenchCommand(ModelRegistry registry) : ICliCommand
     }
 
     /// <summary>The 1, 5 and 15 minute load averages (Linux /proc/loadavg); null elsewhere.</summary>
-    private static IReadOnlyList<double>? LoadAverage()
+    private static List<double>? LoadAverage()
     {
         try
         {

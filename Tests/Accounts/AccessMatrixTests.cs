@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.Components;
@@ -151,6 +152,48 @@ public sealed class AccessMatrixTests(AccessWorld world) : IClassFixture<AccessW
             got.Add((int)response.StatusCode);
         }
         Assert.Equal(Parse(expected), got);
+    }
+
+    /// <summary>An image job belongs to the account whose key submitted it: another user's key finds it nowhere (list,
+    /// state, events, cancel all answer as for an unknown job); the owner and admins see it.</summary>
+    [Fact]
+    public async Task Image_jobs_are_visible_to_their_owner_and_admins_only()
+    {
+        using var http = world.Inference.CreateClient();
+        async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, Who who, HttpContent? content = null)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = content };
+            request.Headers.Authorization = new("Bearer", world.ApiKey(who));
+            return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Ct);
+        }
+        async Task<List<string?>> ListedAsync(Who who)
+        {
+            using var response = await SendAsync(HttpMethod.Get, "/v1/images/jobs", who);
+            var root = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement;
+            return root.GetProperty("data").EnumerateArray().Select(j => j.GetProperty("id").GetString()).ToList();
+        }
+
+        using var submitted = await SendAsync(HttpMethod.Post, "/v1/images/jobs", Who.UserA,
+            JsonContent.Create(new { prompt = "a red circle", steps = 2, seed = 3 }));
+        var text = await submitted.Content.ReadAsStringAsync(Ct);
+        Assert.True(submitted.StatusCode == HttpStatusCode.Accepted, text);
+        var id = JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+
+        Assert.Contains(id, await ListedAsync(Who.UserA));
+        Assert.Contains(id, await ListedAsync(Who.Admin));
+        Assert.DoesNotContain(id, await ListedAsync(Who.UserB));
+        foreach (var path in new[] { $"/v1/images/jobs/{id}", $"/v1/images/jobs/{id}/events" })
+        {
+            using var b = await SendAsync(HttpMethod.Get, path, Who.UserB);
+            Assert.Equal(HttpStatusCode.NotFound, b.StatusCode);
+        }
+        using (var cancelByB = await SendAsync(HttpMethod.Delete, $"/v1/images/jobs/{id}", Who.UserB))
+            Assert.Equal(HttpStatusCode.NotFound, cancelByB.StatusCode);
+        using (var admin = await SendAsync(HttpMethod.Get, $"/v1/images/jobs/{id}", Who.Admin))
+            Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
+        using var own = await SendAsync(HttpMethod.Get, $"/v1/images/jobs/{id}", Who.UserA);
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        Assert.NotEqual("cancelled", JsonDocument.Parse(await own.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("status").GetString());
     }
 
     private string Fill(string route) => route

@@ -91,9 +91,53 @@ public sealed class MultiInstanceTestsOnPostgres(PostgresServer server)
         Assert.Equal(ApiKeyStatus.Valid, (await keysB.ValidateAsync(keyB, Ct)).Status);
 
         await a.StopAsync();
-        var keyB2 = await keysB.CreateServiceKeyAsync(Ct); // b restarts its key: a's (gone) and b's old one go
+        var keyB2 = await keysB.CreateServiceKeyAsync(Ct); // a new key on b: a's (gone) goes, b's own earlier one stays (b lives)
         Assert.Equal(ApiKeyStatus.Revoked, (await keysB.ValidateAsync(keyA, Ct)).Status);
+        Assert.Equal(ApiKeyStatus.Valid, (await keysB.ValidateAsync(keyB, Ct)).Status);
         Assert.Equal(ApiKeyStatus.Valid, (await keysB.ValidateAsync(keyB2, Ct)).Status);
+    }
+
+    [Fact]
+    public async Task A_gone_instances_service_key_is_revoked_by_the_next_recovery_round()
+    {
+        await using var a = await HubDataHarness.StartAsync(server);
+        await using var b = await HubDataHarness.StartAsync(server, directory: a.Directory);
+        var keyA = await a.Services.GetRequiredService<IApiKeyStore>().CreateServiceKeyAsync(Ct);
+        var keysB = b.Services.GetRequiredService<IApiKeyStore>();
+        await b.Services.GetRequiredService<IStartupRecovery>().RecoverAsync(Ct);
+        Assert.Equal(ApiKeyStatus.Valid, (await keysB.ValidateAsync(keyA, Ct)).Status);
+
+        await a.StopAsync();
+        await b.Services.GetRequiredService<IStartupRecovery>().RecoverAsync(Ct);
+        Assert.Equal(ApiKeyStatus.Revoked, (await keysB.ValidateAsync(keyA, Ct)).Status);
+    }
+
+    [Fact]
+    public async Task An_instance_whose_lease_connection_was_cut_takes_it_again_and_never_fails_its_own_runs()
+    {
+        await using var a = await HubDataHarness.StartAsync(server);
+        await using var b = await HubDataHarness.StartAsync(server, directory: a.Directory);
+        var running = await a.Runs.CreateAsync(new(RunKind.Imagine, "sd-shapes", "a: running") { OwnerId = Owner.LocalId }, Ct);
+        await a.Runs.MarkRunningAsync(running.Id, Ct);
+        var idA = await a.Services.GetRequiredService<MultimodalHub.Data.Storage.HubInstance>().IdAsync(Ct);
+
+        // The server cuts a's lease connection (as a restart, a failover or an idle-connection killer would).
+        await using (var db = b.NewContext())
+        {
+            await db.Database.ExecuteSqlInterpolatedAsync($"""
+                SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2
+                  AND CAST(classid AS bigint) = {(long)MultimodalHub.Data.Storage.HubInstance.LockClass} AND CAST(objid AS bigint) = {(long)idA}
+                """, Ct);
+            for (var i = 0; i < 100 && await MultimodalHub.Data.Storage.HubInstance.LiveInstances(db).ContainsAsync(idA, Ct); i++)
+                await Task.Delay(50, Ct);
+            Assert.False(await MultimodalHub.Data.Storage.HubInstance.LiveInstances(db).ContainsAsync(idA, Ct));
+        }
+
+        // a's own recovery round takes the same lease again and leaves its run alone; b then sees a alive.
+        Assert.Equal(0, await a.Services.GetRequiredService<IStartupRecovery>().RecoverAsync(Ct));
+        Assert.Equal(RunStatus.Running, (await a.Runs.GetAsync(running.Id, OwnerScope.Local, Ct))!.Status);
+        Assert.Equal(0, await b.Services.GetRequiredService<IStartupRecovery>().RecoverAsync(Ct));
+        Assert.True(await a.Runs.MarkSucceededAsync(running.Id, new(Text: "a star"), Ct));
     }
 
     [Fact]

@@ -42,21 +42,29 @@ public static class DiffusionEndpoints
     internal static async Task<Accepted<ImageJobInfo>> Submit(HttpRequest http, ImageJobs jobs, CancellationToken ct)
     {
         var request = await ReadAsync(http, ct);
-        var job = await jobs.SubmitAsync(request, ct);
+        var job = await jobs.SubmitAsync(request, ct, ApiKeyAuth.KeyOf(http.HttpContext)?.OwnerId);
         return TypedResults.Accepted($"/v1/images/jobs/{job.Id}", job.Info());
     }
 
-    internal static Ok<ImageJobList> List(ImageJobs jobs) =>
-        TypedResults.Ok(new ImageJobList("list", jobs.List().Select(j => j.Info(withResult: false)).ToList()));
+    internal static Ok<ImageJobList> List(HttpContext http, ImageJobs jobs) =>
+        TypedResults.Ok(new ImageJobList("list", jobs.List().Where(j => Visible(j, http)).Select(j => j.Info(withResult: false)).ToList()));
 
-    internal static Results<Ok<ImageJobInfo>, ProblemHttpResult> Get(string id, ImageJobs jobs) =>
-        jobs.Get(id) is { } job ? TypedResults.Ok(job.Info()) : NotFound(id);
+    internal static Results<Ok<ImageJobInfo>, ProblemHttpResult> Get(string id, HttpContext http, ImageJobs jobs) =>
+        Find(id, http, jobs) is { } job ? TypedResults.Ok(job.Info()) : NotFound(id);
 
-    internal static Results<ServerSentEventsResult<string>, ProblemHttpResult> Events(string id, ImageJobs jobs, CancellationToken ct) =>
-        jobs.Get(id) is { } job ? TypedResults.ServerSentEvents(Stream(job, ct)) : NotFound(id);
+    internal static Results<ServerSentEventsResult<string>, ProblemHttpResult> Events(string id, HttpContext http, ImageJobs jobs, CancellationToken ct) =>
+        Find(id, http, jobs) is { } job ? TypedResults.ServerSentEvents(Stream(job, ct)) : NotFound(id);
 
-    internal static async Task<Results<Ok<ImageJobInfo>, ProblemHttpResult>> Cancel(string id, ImageJobs jobs, CancellationToken ct) =>
-        await jobs.CancelAsync(id, ct) is { } job ? TypedResults.Ok(job.Info()) : NotFound(id);
+    internal static async Task<Results<Ok<ImageJobInfo>, ProblemHttpResult>> Cancel(string id, HttpContext http, ImageJobs jobs, CancellationToken ct) =>
+        Find(id, http, jobs) is not null && await jobs.CancelAsync(id, ct) is { } job ? TypedResults.Ok(job.Info()) : NotFound(id);
+
+    /// <summary>A job another account's key submitted answers as an unknown one (404), as the web app's stores do.</summary>
+    private static ImageJob? Find(string id, HttpContext http, ImageJobs jobs) => jobs.Get(id) is { } job && Visible(job, http) ? job : null;
+
+    /// <summary>Without key checks (loopback) every job; with them, a user's key sees its account's jobs, admin keys and
+    /// the web app's service key see all.</summary>
+    private static bool Visible(ImageJob job, HttpContext http) =>
+        ApiKeyAuth.KeyOf(http) is not { } key || key.IsService || key.IsAdmin || string.Equals(job.Owner, key.OwnerId, StringComparison.Ordinal);
 
     internal static Ok<SchedulerList> Schedulers() =>
         TypedResults.Ok(new SchedulerList("list", SchedulerCatalog.All.Select(e => new SchedulerInfo(e.Name, e.Description, e.Aliases, e.DefaultSteps)).ToList()));

@@ -26,14 +26,17 @@ public sealed class ImageJob
     private long _seq;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    internal ImageJob(string id, ImagePlan plan)
+    internal ImageJob(string id, ImagePlan plan, string? owner = null)
     {
         Id = id;
         Plan = plan;
+        Owner = owner;
         Created = DateTimeOffset.UtcNow;
     }
 
     public string Id { get; }
+    /// <summary>The account whose API key submitted it (null: no key was checked, or the web app's service key).</summary>
+    public string? Owner { get; }
     public ImagePlan Plan { get; }
     public DateTimeOffset Created { get; }
     public DateTimeOffset? StartedAt { get; private set; }
@@ -176,11 +179,11 @@ public sealed class ImageJobs(DiffusionService service, IOptions<DiffusionOption
 {
     private readonly ConcurrentDictionary<string, ImageJob> _jobs = new(StringComparer.Ordinal);
 
-    public async Task<ImageJob> SubmitAsync(ImageGenerationRequest request, CancellationToken ct)
+    public async Task<ImageJob> SubmitAsync(ImageGenerationRequest request, CancellationToken ct, string? owner = null)
     {
         Prune();
         var plan = await service.PlanAsync(request, ct);
-        var job = new ImageJob("imgjob_" + Guid.NewGuid().ToString("N")[..24], plan);
+        var job = new ImageJob("imgjob_" + Guid.NewGuid().ToString("N")[..24], plan, owner);
         var waited = Stopwatch.StartNew();
         var slotTask = service.EnterQueueAsync(plan, job.Cancellation.Token, job.Queued);
         if (slotTask.IsFaulted) await slotTask; // queue full: 429 now, not a failed job later

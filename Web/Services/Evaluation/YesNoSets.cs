@@ -132,7 +132,11 @@ public static class YesNoSets
             if (line.Length == 0) continue;
             var n = i + 1;
             JsonElement root;
-            try { root = JsonDocument.Parse(line).RootElement.Clone(); }
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                root = document.RootElement.Clone();
+            }
             catch (JsonException e) { throw new YesNoSetException(n, "not JSON: " + e.Message); }
             if (root.ValueKind != JsonValueKind.Object) throw new YesNoSetException(n, "each line must be a JSON object.");
             string? Field(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
