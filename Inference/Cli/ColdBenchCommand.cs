@@ -45,7 +45,7 @@ public sealed class ColdBenchCommand(ModelRegistry registry) : ICliCommand
         var settings = Parse(args);
         var roots = settings.Models is { } m ? [Path.GetFullPath(m)] : registry.Roots;
         var workloads = settings.Workloads.Select(w => BenchWorkloads.Create(w, roots)).ToList();
-        var loadBefore = LoadAverage();
+        var loadBefore = BenchEnvironment.LoadAverage();
 
         var runs = workloads.SelectMany(w => WarmUpSettings.Select(warm => (Workload: w, WarmUp: warm)))
             .ToDictionary(k => k, _ => new List<ColdRun>());
@@ -69,7 +69,7 @@ public sealed class ColdBenchCommand(ModelRegistry registry) : ICliCommand
 
         var report = new ColdBenchReport(
             new BenchMachine(Environment.ProcessorCount, RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription),
-            loadBefore, LoadAverage(), settings.Runs, settings.Threads,
+            loadBefore, BenchEnvironment.LoadAverage(), settings.Runs, settings.Threads,
             runs.Select(r => Summarise(r.Key.Workload, ModelOf[r.Key.Workload.Name], r.Key.WarmUp, r.Value)).ToList(), errors);
         CliApp.WriteJson(stdout, report);
         WriteTable(stderr, report);
@@ -96,7 +96,7 @@ public sealed class ColdBenchCommand(ModelRegistry registry) : ICliCommand
     private static async Task<ColdRun> RunOnceAsync(BenchWorkload workload, string model, bool warmUp, IReadOnlyList<string> roots, Settings settings,
         CancellationToken ct)
     {
-        var url = Loopback();
+        var url = BenchEnvironment.FreeLoopbackUrl();
         using var http = new HttpClient { BaseAddress = url, Timeout = settings.Timeout };
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var clock = Stopwatch.StartNew();
@@ -156,26 +156,6 @@ public sealed class ColdBenchCommand(ModelRegistry registry) : ICliCommand
         }
 
         static string Format(IReadOnlyList<double>? load) => load is null ? "unknown" : string.Join(' ', load.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)));
-    }
-
-    private static Uri Loopback()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/");
-    }
-
-    /// <summary>The 1, 5 and 15 minute load averages (Linux /proc/loadavg); null elsewhere.</summary>
-    private static List<double>? LoadAverage()
-    {
-        try
-        {
-            return File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToList();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            return null;
-        }
     }
 }
 

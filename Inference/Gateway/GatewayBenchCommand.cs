@@ -70,7 +70,7 @@ public sealed class GatewayBenchCommand(ModelRegistry registry) : ICliCommand
         var settings = Parse(args);
         var roots = settings.Models is { } m ? [Path.GetFullPath(m)] : registry.Roots;
         var workload = BenchWorkloads.Create(settings.Workload, roots);
-        var loadBefore = LoadAverage();
+        var loadBefore = BenchEnvironment.LoadAverage();
         var children = new List<ChildProcess>();
         var clients = new List<HttpClient>();
         try
@@ -79,16 +79,16 @@ public sealed class GatewayBenchCommand(ModelRegistry registry) : ICliCommand
             var workers = settings.Workers;
             if (workers.Count == 0)
             {
-                workers = [Loopback(), Loopback()];
+                workers = [BenchEnvironment.FreeLoopbackUrl(), BenchEnvironment.FreeLoopbackUrl()];
                 foreach (var w in workers)
                     children.Add(new ChildProcess($"worker {Authority(w)}", WorkerArgs(w, roots, settings.Threads)));
                 stderr.WriteLine($"bench gateway: starting workers {string.Join(", ", workers.Select(Authority))} ({settings.Threads} ONNX Runtime thread(s) each)");
                 await Task.WhenAll(children.Select((c, i) => c.WaitUntilAsync(probe, new Uri(workers[i], "readyz"), r => Task.FromResult(r.IsSuccessStatusCode), StartWithin, ct)));
             }
-            var oneUrl = Loopback();
+            var oneUrl = BenchEnvironment.FreeLoopbackUrl();
             var gateways = new List<(string Target, Uri Url, IReadOnlyList<Uri> Behind)> { ("gateway, 1 worker", oneUrl, [workers[0]]) };
             if (workers.Count > 1)
-                gateways.Add(("gateway, 2 workers", Loopback(), workers));
+                gateways.Add(("gateway, 2 workers", BenchEnvironment.FreeLoopbackUrl(), workers));
             var gatewayProcesses = gateways.Select(g => new ChildProcess($"gateway {Authority(g.Url)}", GatewayArgs(g.Url, g.Behind))).ToList();
             children.AddRange(gatewayProcesses);
             // Ready when the gateway sees every worker behind it ready.
@@ -142,7 +142,7 @@ public sealed class GatewayBenchCommand(ModelRegistry registry) : ICliCommand
             var errors = overhead.Errors + throughput.Sum(t => t.Level.Requests - t.Level.Ok);
             var report = new GatewayBenchReport(workload.Name, workload.Route,
                 new BenchMachine(Environment.ProcessorCount, RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription),
-                loadBefore, LoadAverage(), workers.Select(Authority).ToList(), settings.Workers.Count == 0, settings.Workers.Count == 0 ? settings.Threads : null,
+                loadBefore, BenchEnvironment.LoadAverage(), workers.Select(Authority).ToList(), settings.Workers.Count == 0, settings.Workers.Count == 0 ? settings.Threads : null,
                 overhead, throughput, ratio, errors);
             CliApp.WriteJson(stdout, report);
             if (ratio is not null)
@@ -248,24 +248,4 @@ public sealed class GatewayBenchCommand(ModelRegistry registry) : ICliCommand
         new[] { "gateway", "--urls", Authority(url), "--Gateway:ProbeInterval", "00:00:00.500" }.Concat(workers.SelectMany(w => new[] { "--worker", Authority(w) }));
 
     private static string Authority(Uri url) => url.GetLeftPart(UriPartial.Authority);
-
-    private static Uri Loopback()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/");
-    }
-
-    /// <summary>The 1, 5 and 15 minute load averages (Linux /proc/loadavg); null elsewhere.</summary>
-    private static List<double>? LoadAverage()
-    {
-        try
-        {
-            return File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToList();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            return null;
-        }
-    }
 }
