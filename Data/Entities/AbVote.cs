@@ -3,6 +3,9 @@ namespace MultimodalHub.Data.Entities;
 /// <summary>The vote: A or B better, a tie, or both bad (LMSYS arena's four choices; both bad counts as a tie in Elo).</summary>
 public enum AbWinner { A, B, Tie, BothBad }
 
+/// <summary>Which votes a ranking counts: all, image votes (the Ratings page) or text votes (the chat arena).</summary>
+public enum AbVoteKind { All, Image, Text }
+
 /// <summary>One A-versus-B comparison for one prompt: of two images (the Ratings page), or of two chat answers (the
 /// arena). Exactly one of <see cref="ImageA"/> / <see cref="TextA"/> is set, and the same on side B.</summary>
 public sealed class AbVote : MultimodalHub.Data.Accounts.IOwned

@@ -91,8 +91,8 @@ public interface IRatingService
     Task<IReadOnlyList<PreferencePair>> PreferencePairsAsync(OwnerScope owner, CancellationToken ct = default);
     /// <summary>Writes the pairs as JSONL (snake_case: prompt, chosen, rejected, ...); returns the number of lines.</summary>
     Task<int> ExportPreferencePairsAsync(Stream output, OwnerScope owner, CancellationToken ct = default);
-    /// <summary>Elo ratings of contenders from A/B votes in time order, best first.</summary>
-    Task<IReadOnlyList<EloEntry>> EloRankingAsync(OwnerScope owner, double kFactor = 32, double initial = 1500, CancellationToken ct = default);
+    /// <summary>Elo ratings of contenders from A/B votes of the given kind in time order, best first.</summary>
+    Task<IReadOnlyList<EloEntry>> EloRankingAsync(OwnerScope owner, AbVoteKind kind = AbVoteKind.All, double kFactor = 32, double initial = 1500, CancellationToken ct = default);
 }
 
 /// <summary>Image embeddings per model, for semantic (text-to-image) search.</summary>

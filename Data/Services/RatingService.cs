@@ -134,11 +134,13 @@ internal sealed class RatingService(
         return pairs.Count;
     }
 
-    public async Task<IReadOnlyList<EloEntry>> EloRankingAsync(OwnerScope owner, double kFactor = 32, double initial = 1500, CancellationToken ct = default)
+    public async Task<IReadOnlyList<EloEntry>> EloRankingAsync(OwnerScope owner, AbVoteKind kind = AbVoteKind.All, double kFactor = 32, double initial = 1500, CancellationToken ct = default)
     {
         var table = new Dictionary<string, (double Rating, int Wins, int Losses, int Ties)>(StringComparer.Ordinal);
         foreach (var v in await ListAbVotesAsync(owner, ct))
         {
+            if (kind == AbVoteKind.Image && v.TextA is not null || kind == AbVoteKind.Text && v.TextA is null)
+                continue;
             if (v.ContenderA == v.ContenderB)
                 continue; // same model/settings on both sides says nothing about the ranking
             var a = table.GetValueOrDefault(v.ContenderA, (Rating: initial, Wins: 0, Losses: 0, Ties: 0));

@@ -79,6 +79,22 @@ public abstract class RatingAndEmbeddingTests(TestDatabase database)
     }
 
     [Fact]
+    public async Task Image_and_text_rankings_count_only_their_own_votes()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var hub = await HubDataHarness.StartAsync(database, clock);
+        var red = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Red), Owner.LocalId, Ct)).Sha256;
+        var blue = (await hub.Blobs.PutAsync(HubDataHarness.Png(8, 8, SKColors.Blue), Owner.LocalId, Ct)).Sha256;
+        await hub.Ratings.RecordAbVoteAsync(OwnerScope.Local, "a red star", new(red, Contender: "sd · 8 steps"), new(blue, Contender: "sd · 20 steps"), AbWinner.A, Ct);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await hub.Ratings.RecordAbVoteAsync(OwnerScope.Local, "name a shape", AbCandidate.OfText("circle", "chat · greedy"), AbCandidate.OfText("", "chat · hot"), AbWinner.B, Ct);
+
+        Assert.Equal(["sd · 8 steps", "sd · 20 steps"], (await hub.Ratings.EloRankingAsync(OwnerScope.Local, AbVoteKind.Image, ct: Ct)).Select(e => e.Contender));
+        Assert.Equal(["chat · hot", "chat · greedy"], (await hub.Ratings.EloRankingAsync(OwnerScope.Local, AbVoteKind.Text, ct: Ct)).Select(e => e.Contender));
+        Assert.Equal(4, (await hub.Ratings.EloRankingAsync(OwnerScope.Local, ct: Ct)).Count);
+    }
+
+    [Fact]
     public async Task Preference_export_writes_the_right_pairs_as_jsonl()
     {
         await using var hub = await HubDataHarness.StartAsync(database);

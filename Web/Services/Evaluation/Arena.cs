@@ -120,10 +120,6 @@ public sealed class ArenaRunner(InferenceClient client, RunRecorder recorder, IR
     }
 
     /// <summary>The Elo ranking of the contestants that met in the arena (text votes), best first.</summary>
-    public async Task<IReadOnlyList<EloEntry>> RankingAsync(OwnerScope owner, CancellationToken ct = default)
-    {
-        var chat = (await ratings.ListAbVotesAsync(owner, ct)).Where(v => v.TextA is not null)
-            .SelectMany(v => new[] { v.ContenderA, v.ContenderB }).ToHashSet(StringComparer.Ordinal);
-        return (await ratings.EloRankingAsync(owner, ct: ct)).Where(e => chat.Contains(e.Contender)).ToList();
-    }
+    public Task<IReadOnlyList<EloEntry>> RankingAsync(OwnerScope owner, CancellationToken ct = default) =>
+        ratings.EloRankingAsync(owner, AbVoteKind.Text, ct: ct);
 }
