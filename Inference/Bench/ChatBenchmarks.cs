@@ -47,7 +47,7 @@ internal static class BenchModels
 /// `dotnet run -c Release --project Inference/Bench -- --filter '*ChatBenchmarks*'`
 /// </summary>
 [Config(typeof(QuickInProcessConfig))]
-public class ChatBenchmarks
+public class ChatBenchmarks : IDisposable
 {
     private const int NewTokens = 32;
     private InferenceSession _session = null!;
@@ -84,10 +84,14 @@ public class ChatBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup()
+    public void Cleanup() => Dispose();
+
+    public void Dispose()
     {
+        GC.SuppressFinalize(this);
         for (var i = 0; i < 3; i++) _bareInputs[i].Dispose();
         _past.Dispose();
+        _runner.Dispose();
         _session.Dispose();
     }
 
@@ -199,7 +203,7 @@ public class VlmBenchmarks : IDisposable
 /// `dotnet run -c Release --project Inference/Bench -- --filter '*KvIoBinding*'`
 /// </summary>
 [Config(typeof(PairedInProcessConfig))]
-public class KvIoBindingBenchmarks
+public class KvIoBindingBenchmarks : IDisposable
 {
     private const int NewTokens = 32;
     private InferenceSession _session = null!;
@@ -226,9 +230,14 @@ public class KvIoBindingBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup()
+    public void Cleanup() => Dispose();
+
+    public void Dispose()
     {
+        GC.SuppressFinalize(this);
         if (_paired.Pairs > 0) Console.WriteLine(_paired.Summary($"context {Context}, 32 tokens", "session.Run", "IO binding"));
+        _plain.Dispose();
+        _bound.Dispose();
         _session.Dispose();
     }
 

@@ -15,7 +15,7 @@ namespace MultimodalHub.Bench;
 /// `dotnet run -c Release --project Inference/Bench -- --filter '*SpeculativeBenchmarks*'`
 /// </summary>
 [Config(typeof(QuickInProcessConfig))]
-public class SpeculativeBenchmarks
+public class SpeculativeBenchmarks : IDisposable
 {
     private const int NewTokens = 48;
     private static readonly string[] Prompts =
@@ -112,5 +112,12 @@ public class SpeculativeBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _session.Dispose();
+    public void Cleanup() => Dispose();
+
+    public void Dispose()
+    {
+        GC.SuppressFinalize(this);
+        _runner.Dispose();
+        _session.Dispose();
+    }
 }

@@ -12,7 +12,7 @@ namespace MultimodalHub.Bench;
 /// `dotnet run -c Release --project Inference/Bench -- --filter '*VariantBenchmarks*'`
 /// </summary>
 [Config(typeof(QuickInProcessConfig))]
-public class VariantBenchmarks
+public class VariantBenchmarks : IDisposable
 {
     private const int NewTokens = 32;
     private const int Images = 8;
@@ -49,8 +49,12 @@ public class VariantBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup()
+    public void Cleanup() => Dispose();
+
+    public void Dispose()
     {
+        GC.SuppressFinalize(this);
+        _runner.Dispose();
         _chat.Dispose();
         _vision.Dispose();
     }

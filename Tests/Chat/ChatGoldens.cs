@@ -71,6 +71,8 @@ public sealed class ChatModelFixture : IDisposable
 
     public void Dispose()
     {
+        Runner.Dispose();
+        BoundRunner.Dispose();
         Session.Dispose();
     }
 }

@@ -30,8 +30,8 @@ public sealed class ChatVariantTests(ITestOutputHelper output)
         if (variant == "fp32") Assert.True(new FileInfo(d.Onnx("onnx/model") + "_data").Length > new FileInfo(d.Onnx("onnx/model")).Length, "fp32 keeps its weights in model.onnx_data");
         var spec = DecoderSpec.From(session, d.PathOf("config.json"));
         Assert.Equal(variant is "fp16" or "q4f16" ? TensorElementType.Float16 : TensorElementType.Float, spec.CacheType);
-        var runner = new DecoderRunner(session, spec, kvIoBinding: true);
-        var plain = new DecoderRunner(session, spec);
+        using var runner = new DecoderRunner(session, spec, kvIoBinding: true);
+        using var plain = new DecoderRunner(session, spec);
         var defaults = GenerationDefaults.Load(d.Directory);
         var maxDiff = 0f;
         int same = 0, total = 0;

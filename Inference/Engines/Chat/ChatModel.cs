@@ -18,13 +18,13 @@ public sealed class ChatModel : IDisposable
         try
         {
             Spec = DecoderSpec.From(Session, model.PathOf("config.json"));
+            Runner = DecoderRunner.Create(Session, Spec, sessions.KvIoBindingFor(model.Id));
         }
         catch
         {
             Session.Dispose();
             throw;
         }
-        Runner = DecoderRunner.Create(Session, Spec, sessions.KvIoBindingFor(model.Id));
         _tokenIndex = new Lazy<TokenByteIndex>(() => TokenByteIndex.Build(VocabSize, id => Tokenizer.TokenBytes(id, skipSpecialTokens: true)));
         EosIds = Defaults.EosIds.ToHashSet();
         PadId = Defaults.PadId ?? (Defaults.EosIds.Count > 0 ? Defaults.EosIds[0] : 0);
@@ -50,5 +50,9 @@ public sealed class ChatModel : IDisposable
 
     private readonly Lazy<TokenByteIndex> _tokenIndex;
 
-    public void Dispose() => Session.Dispose();
+    public void Dispose()
+    {
+        Runner.Dispose();
+        Session.Dispose();
+    }
 }

@@ -44,13 +44,13 @@ public sealed class VlmModel : IDisposable
             Decoder = createSession(model.Onnx("onnx/decoder_model_merged")); sessions.Add(Decoder);
             Spec = DecoderSpec.From(Decoder, model.PathOf("config.json"));
             if (!Spec.TakesEmbeddings) throw new InvalidDataException("decoder_model_merged.onnx must take inputs_embeds.");
+            Runner = DecoderRunner.Create(Decoder, Spec, kvIoBinding);
         }
         catch
         {
             foreach (var s in sessions) s.Dispose();
             throw;
         }
-        Runner = DecoderRunner.Create(Decoder, Spec, kvIoBinding);
         EosIds = Defaults.EosIds.ToHashSet();
         PadId = Defaults.PadId ?? (Defaults.EosIds.Count > 0 ? Defaults.EosIds[0] : 0);
         VisionInput = Vision.InputMetadata.ContainsKey("pixel_values") ? "pixel_values" : Vision.InputMetadata.Keys.First();
@@ -155,6 +155,7 @@ public sealed class VlmModel : IDisposable
     public void Dispose()
     {
         Conversations.Dispose();
+        Runner.Dispose();
         Vision.Dispose();
         Embed.Dispose();
         Decoder.Dispose();

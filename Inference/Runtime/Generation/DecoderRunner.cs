@@ -63,7 +63,7 @@ public sealed record StepOutput(float[] LastLogits, int Width, KvCache Cache, in
 /// without a copy; only the logits are bound to CPU memory. Without it the step is a plain <c>session.Run</c>, which on a
 /// GPU copies every present.* to CPU memory after the step and back before the next (Inference:KvIoBinding).
 /// </summary>
-public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec, bool kvIoBinding = false)
+public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec, bool kvIoBinding = false) : IDisposable
 {
     private readonly OrtMemoryInfo[]? _presentMemory = kvIoBinding ? PresentMemory(session, spec) : null;
 
@@ -82,6 +82,15 @@ public sealed class DecoderRunner(InferenceSession session, DecoderSpec spec, bo
     /// (plain <c>session.Run</c>): for loops that cut or reorder the cache between steps (speculative decoding, beam search).
     /// </summary>
     public DecoderRunner HostCache => KvOnDevice ? _hostCache ??= new DecoderRunner(session, spec) : this;
+
+    /// <summary>Frees the device memory descriptions made for the present.* outputs (not the session, which its owner disposes).</summary>
+    public void Dispose()
+    {
+        foreach (var memory in _presentMemory ?? [])
+            if (!ReferenceEquals(memory, OrtMemoryInfo.DefaultInstance))
+                memory.Dispose();
+        _hostCache?.Dispose();
+    }
 
     /// <summary>
     /// Feed <paramref name="input"/> after <paramref name="past"/> (which is not disposed). attentionMask covers
