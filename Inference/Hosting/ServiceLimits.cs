@@ -42,8 +42,9 @@ public static class ServiceLimits
                         ? "More requests a minute than this API key allows; retry later."
                         : $"More than {limits.RequestsPerMinute} requests a minute from this client; retry later.").ExecuteAsync(ctx.HttpContext);
             };
-            // A user's key has its own limit (the key's, else Auth:KeyRequestsPerMinute); other requests (no key
-            // needed, or the web app's own key) are limited per client address.
+            // A user's key has its own limit (the key's, else Auth:KeyRequestsPerMinute); a web app's own key has
+            // Limits:RequestsPerMinute to itself (two web apps behind one gateway arrive from one address but are two
+            // clients); requests without a key (loopback, no keys needed) are limited per client address.
             var keys = builder.Configuration.GetSection(ApiKeyOptions.Section).Get<ApiKeyOptions>() ?? new();
             o.AddPolicy(ApiPolicy, http =>
             {
@@ -55,9 +56,12 @@ public static class ServiceLimits
                         : RateLimitPartition.GetFixedWindowLimiter($"key:{keyId}:{perKey}",
                             _ => new FixedWindowRateLimiterOptions { PermitLimit = perKey, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
                 }
+                var client = ApiKeyAuth.KeyOf(http) is { IsService: true, KeyId: { } serviceKey }
+                    ? $"service:{serviceKey}"
+                    : http.Connection.RemoteIpAddress?.ToString() ?? "local";
                 return limits.RequestsPerMinute <= 0
                     ? RateLimitPartition.GetNoLimiter("off")
-                    : RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "local",
+                    : RateLimitPartition.GetFixedWindowLimiter(client,
                         _ => new FixedWindowRateLimiterOptions { PermitLimit = limits.RequestsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
             });
         });

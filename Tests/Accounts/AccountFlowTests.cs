@@ -206,6 +206,27 @@ public sealed class AccountFlowTests
         Assert.NotNull(used.LastUsed);
     }
 
+    [Fact]
+    public async Task Each_web_app_key_has_the_client_limit_to_itself_not_one_per_address()
+    {
+        // Two web apps behind one gateway reach a worker from the same address: each one's service key is its own client.
+        await using var web = await WebAppHost.StartAsync(Ct);
+        var keys = web.Services.GetRequiredService<IApiKeyStore>();
+        await using var inference = new InferenceFactory(settings: new Dictionary<string, string>
+        {
+            ["Auth:RequireApiKey"] = "true",
+            ["Data:DatabasePath"] = web.DatabasePath,
+            ["Limits:RequestsPerMinute"] = "2",
+        });
+        using var http = inference.CreateClient();
+        var first = await keys.CreateServiceKeyAsync(Ct);
+        var codes = new List<int>();
+        for (var i = 0; i < 3; i++) codes.Add((int)(await Send(http, first)).StatusCode);
+        Assert.Equal([200, 200, 429], codes);
+        var next = await keys.CreateServiceKeyAsync(Ct); // the same address, another web app key: a fresh window
+        Assert.Equal(HttpStatusCode.OK, (await Send(http, next)).StatusCode);
+    }
+
     private static Task<HttpResponseMessage> Send(HttpClient http, string key)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
