@@ -100,6 +100,23 @@ public abstract class UnattachedImageSweepTests(TestDatabase database)
     }
 
     [Fact]
+    public async Task A_result_that_arrives_after_the_run_was_ended_elsewhere_is_reported_not_shown_as_success()
+    {
+        await using var hub = await HubDataHarness.StartAsync(database);
+        var outcome = await new RunRecorder(hub.Runs, NullLogger<RunRecorder>.Instance).ExecuteAsync(
+            new NewRun(RunKind.Chat, "shapes-chat", "name a shape") { OwnerId = Owner.LocalId },
+            async (runId, ct) =>
+            {
+                Assert.True(await hub.Runs.MarkFailedAsync(runId, "The web app instance that ran it is gone.", ct: ct)); // as recovery does
+                return new RunOutputs(Text: "a red circle");
+            }, Ct);
+
+        Assert.Equal((RunStatus.Failed, RunRecorder.LateResult), (outcome.Status, outcome.Error));
+        var stored = await hub.Runs.GetAsync(outcome.RunId!.Value, OwnerScope.Local, Ct);
+        Assert.Equal((RunStatus.Failed, (string?)null), (stored!.Status, stored.OutputText));
+    }
+
+    [Fact]
     public async Task The_app_sweeps_on_its_interval()
     {
         await using var host = await DataTestHost.StartAsync(database, b =>

@@ -17,7 +17,8 @@ public sealed class RunFailedException(string message) : Exception(message);
 public sealed class RunCancelledException() : OperationCanceledException("The run was cancelled.");
 
 /// <summary>
-/// Records one page action as a run: creates it, marks it running, runs the work, then marks it succeeded, cancelled
+/// Records one page action as a run: creates it, marks it running, runs the work, then marks it succeeded (or reports
+/// a failure when the run was ended elsewhere meanwhile and the store refused the result), cancelled
 /// (the caller's token was cancelled, or the work threw <see cref="RunCancelledException"/>) or failed (any other
 /// exception, logged, with a readable message from <see cref="RunText.Describe"/>). The final write never uses the
 /// caller's token, so a run is never left "running" and no exception escapes into the circuit.
@@ -25,6 +26,9 @@ public sealed class RunCancelledException() : OperationCanceledException("The ru
 /// </summary>
 public sealed class RunRecorder(IRunStore runs, ILogger<RunRecorder> logger, TextSearch? search = null)
 {
+    /// <summary>The message when the work finished but the run had already been ended elsewhere.</summary>
+    public const string LateResult = "The run had already been ended (for example by recovery after a restart) when its result arrived, so the result was not stored. Run it again.";
+
     /// <param name="work">Receives the new run's id and <paramref name="ct"/>; returns the outputs to store.</param>
     public async Task<RunOutcome> ExecuteAsync(NewRun newRun, Func<long, CancellationToken, Task<RunOutputs>> work, CancellationToken ct = default)
     {
@@ -35,7 +39,12 @@ public sealed class RunRecorder(IRunStore runs, ILogger<RunRecorder> logger, Tex
             runId = run.Id;
             await runs.MarkRunningAsync(run.Id, CancellationToken.None);
             var outputs = await work(run.Id, ct);
-            await runs.MarkSucceededAsync(run.Id, outputs, CancellationToken.None);
+            if (!await runs.MarkSucceededAsync(run.Id, outputs, CancellationToken.None))
+            {
+                // Ended meanwhile (failed by another instance's recovery, cancelled elsewhere): its result is not stored.
+                logger.LogWarning("{Kind} run {RunId} finished after it had been ended elsewhere; its result was not stored", newRun.Kind, runId);
+                return new RunOutcome(runId, RunStatus.Failed, LateResult);
+            }
             search?.Notify();
             return new RunOutcome(runId, RunStatus.Succeeded, null);
         }
