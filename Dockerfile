@@ -6,8 +6,8 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 ARG USE_CUDA=false
 WORKDIR /src
 COPY . .
-RUN dotnet publish Inference/MultimodalHub.Inference.csproj -c Release -r linux-x64 --self-contained -o /out/inference -p:UseCuda=${USE_CUDA} \
- && dotnet publish Web/MultimodalHub.Web.csproj -c Release -r linux-x64 --self-contained -o /out/web
+RUN dotnet publish Inference/MultimodalHub.Inference.csproj -c Release -r linux-x64 --self-contained -p:PublishReadyToRun=true -o /out/inference -p:UseCuda=${USE_CUDA} \
+ && dotnet publish Web/MultimodalHub.Web.csproj -c Release -r linux-x64 --self-contained -p:PublishReadyToRun=true -o /out/web
 
 FROM mcr.microsoft.com/dotnet/runtime-deps:10.0 AS web
 RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
