@@ -113,13 +113,12 @@ public sealed class BenchCommand(ModelRegistry registry) : ICliCommand
         if (!double.IsFinite(duration) || duration <= 0 || duration > 86_400) throw new CliUsageException("--duration must be seconds per level, above 0 and at most 86400.");
         var warmup = args.GetInt("warmup", 2);
         if (warmup is < 0 or > 100) throw new CliUsageException("--warmup must be from 0 to 100.");
-        var timeout = args.GetDouble("timeout", 300);
-        if (!double.IsFinite(timeout) || timeout <= 0 || timeout > 3600) throw new CliUsageException("--timeout must be seconds per request, above 0 and at most 3600.");
+        var timeout = RequestTimeout(args, 300);
         int? threads = args.Has("threads") ? args.GetInt("threads", 0) : null;
         if (threads is < 0 or > 1024) throw new CliUsageException("--threads must be from 0 (physical cores) to 1024.");
         if (url is not null && (args.Has("threads")))
             throw new CliUsageException("--threads applies to the in-process service only; leave it out with --url.");
-        return new BenchSettings(url, workloads, levels, requests, TimeSpan.FromSeconds(duration), warmup, TimeSpan.FromSeconds(timeout),
+        return new BenchSettings(url, workloads, levels, requests, TimeSpan.FromSeconds(duration), warmup, timeout,
             args.Get("models"), threads);
     }
 
@@ -243,6 +242,14 @@ public sealed class BenchCommand(ModelRegistry registry) : ICliCommand
         {
             return new Sample(0, Stopwatch.GetElapsedTime(start).TotalMilliseconds, $"no answer within --timeout {http.Timeout.TotalSeconds:0} s");
         }
+    }
+
+    /// <summary>--timeout: seconds per request (above 0, at most an hour); <paramref name="fallbackSeconds"/> when not given.</summary>
+    internal static TimeSpan RequestTimeout(CliArgs args, double fallbackSeconds)
+    {
+        var timeout = args.GetDouble("timeout", fallbackSeconds);
+        if (!double.IsFinite(timeout) || timeout <= 0 || timeout > 3600) throw new CliUsageException("--timeout must be seconds per request, above 0 and at most 3600.");
+        return TimeSpan.FromSeconds(timeout);
     }
 
     internal static string Describe(Sample s) => s.Status == 0 ? s.Error ?? "failed" : $"HTTP {s.Status}: {s.Error}";

@@ -87,9 +87,7 @@ public sealed class ColdBenchCommand(ModelRegistry registry) : ICliCommand
         if (runs is < 1 or > 50) throw new CliUsageException("--runs must be from 1 to 50 (fresh processes per workload and warm-up setting).");
         var threads = args.GetInt("threads", 1);
         if (threads is < 0 or > 1024) throw new CliUsageException("--threads must be from 0 (one per core) to 1024 (ONNX Runtime threads of each started service).");
-        var timeout = args.GetDouble("timeout", 300);
-        if (!double.IsFinite(timeout) || timeout <= 0 || timeout > 3600) throw new CliUsageException("--timeout must be seconds per request, above 0 and at most 3600.");
-        return new Settings(workloads, runs, threads, args.Get("models"), TimeSpan.FromSeconds(timeout));
+        return new Settings(workloads, runs, threads, args.Get("models"), BenchCommand.RequestTimeout(args, 300));
     }
 
     /// <summary>One fresh process: start, load, first and second request.</summary>

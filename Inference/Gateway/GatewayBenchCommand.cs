@@ -188,10 +188,8 @@ public sealed class GatewayBenchCommand(ModelRegistry registry) : ICliCommand
         if (threads is < 0 or > 1024) throw new CliUsageException("--threads must be from 0 (all cores) to 1024.");
         if (workers.Count > 0 && args.Has("threads"))
             throw new CliUsageException("--threads applies to the workers the benchmark starts; leave it out with --worker.");
-        var timeout = args.GetDouble("timeout", 60);
-        if (!double.IsFinite(timeout) || timeout <= 0 || timeout > 3600) throw new CliUsageException("--timeout must be seconds per request, above 0 and at most 3600.");
         return new Settings(workers, workload, pairs, concurrency, requests, TimeSpan.FromSeconds(duration), warmup, threads, args.Get("models"),
-            TimeSpan.FromSeconds(timeout));
+            BenchCommand.RequestTimeout(args, 60));
     }
 
     /// <summary>Pairs of the same request straight to the worker and through the gateway, one at a time, the order swapped every pair.</summary>
